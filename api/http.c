@@ -1,0 +1,130 @@
+/* http.c -- response and request helpers shared by the routes (see server.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "jsonutil.h"
+#include "server.h"
+#include "token.h"
+
+void http_send_json(struct evhttp_request *request, int status, const char *body)
+{
+    struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
+    evhttp_add_header(headers, "Content-Type", "application/json; charset=utf-8");
+    if (!evhttp_find_header(headers, "Cache-Control"))
+        evhttp_add_header(headers, "Cache-Control", "no-store");
+    struct evbuffer *buffer = evbuffer_new();
+    if (buffer && body) {
+        evbuffer_add(buffer, body, strlen(body));
+        evbuffer_add(buffer, "\n", 1);
+    }
+    evhttp_send_reply(request, status, NULL, buffer);
+    if (buffer)
+        evbuffer_free(buffer);
+}
+
+void http_send_error(struct evhttp_request *request, int status, const char *code,
+                     const char *field, const char *message)
+{
+    char *body = json_error_body(code, message, field);
+    http_send_json(request, status, body);
+    cJSON_free(body);
+}
+
+void http_send_api_error(struct evhttp_request *request, const struct api_error *error)
+{
+    http_send_error(request, error->status, error->code, error->field, error->message);
+}
+
+void http_send_unavailable(struct evhttp_request *request)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(request), "Retry-After", "1");
+    http_send_error(request, 503, "unavailable", NULL,
+                    "the data store is not reachable; nothing was written, try again shortly");
+}
+
+const char *http_body(struct evhttp_request *request, size_t *length)
+{
+    struct evbuffer *input = evhttp_request_get_input_buffer(request);
+    *length = evbuffer_get_length(input);
+    /* evbuffer_pullup makes the body contiguous inside the request's own buffer. */
+    const char *body = (const char *)evbuffer_pullup(input, -1);
+    return body ? body : "";
+}
+
+bool http_query(struct evhttp_request *request, const char *name, char *out, size_t size)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(request);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    if (!query)
+        return false;
+    struct evkeyvalq parameters;
+    if (evhttp_parse_query_str(query, &parameters) != 0)
+        return false;
+    const char *value = evhttp_find_header(&parameters, name);
+    bool found = value && strlen(value) < size;
+    if (found)
+        strcpy(out, value);
+    evhttp_clear_headers(&parameters);
+    return found;
+}
+
+const char *http_bearer(struct evhttp_request *request)
+{
+    return token_from_header(
+        evhttp_find_header(evhttp_request_get_input_headers(request), "Authorization"));
+}
+
+enum caller_role http_caller(const struct server *server, struct evhttp_request *request)
+{
+    const char *token = http_bearer(request);
+    if (!token)
+        return CALLER_NONE;
+    if (server->config->admin_token && token_equal(token, server->config->admin_token))
+        return CALLER_ADMIN;
+    if (server->config->read_token && token_equal(token, server->config->read_token))
+        return CALLER_READER;
+    return CALLER_NONE;
+}
+
+bool http_check_read(const struct server *server, struct evhttp_request *request)
+{
+    if (!server->config->read_token || http_caller(server, request) != CALLER_NONE)
+        return true;
+    evhttp_add_header(evhttp_request_get_output_headers(request), "WWW-Authenticate",
+                      "Bearer realm=\"edumon\"");
+    http_send_error(request, 401, "unauthorized", "Authorization",
+                    "reads need the read token: Authorization: Bearer <token>");
+    return false;
+}
+
+static void on_connection_close(struct evhttp_connection *connection, void *arg)
+{
+    (void)connection;
+    struct http_watch *watch = arg;
+    watch->request = NULL;
+}
+
+void http_watch_start(struct http_watch *watch, struct evhttp_request *request)
+{
+    watch->request = request;
+    struct evhttp_connection *connection = evhttp_request_get_connection(request);
+    if (connection)
+        evhttp_connection_set_closecb(connection, on_connection_close, watch);
+}
+
+struct evhttp_request *http_watch_end(struct http_watch *watch)
+{
+    struct evhttp_request *request = watch->request;
+    if (request) {
+        struct evhttp_connection *connection = evhttp_request_get_connection(request);
+        if (connection)
+            evhttp_connection_set_closecb(connection, NULL, NULL);
+    }
+    watch->request = NULL;
+    return request;
+}

@@ -1,0 +1,237 @@
+/* routes_ops.c -- operations endpoints (/healthz, /readyz, /metrics) and the dashboard's
+ * static files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "keys.h"
+#include "server.h"
+
+void routes_healthz(struct server *server, struct evhttp_request *request)
+{
+    (void)server;
+    http_send_json(request, 200, "{\"status\":\"ok\"}");
+}
+
+void routes_readyz(struct server *server, struct evhttp_request *request)
+{
+    char body[256];
+    bool ready = server->redis.connected && !server->draining;
+    snprintf(body, sizeof(body),
+             "{\"status\":\"%s\",\"redis\":%s,\"catalog\":\"%s\",\"draining\":%s}",
+             ready ? "ready" : "not_ready", server->redis.connected ? "true" : "false",
+             server->catalog->hash, server->draining ? "true" : "false");
+    if (!ready)
+        evhttp_add_header(evhttp_request_get_output_headers(request), "Retry-After", "1");
+    http_send_json(request, ready ? 200 : 503, body);
+}
+
+/* ---- /metrics ---------------------------------------------------------------------------- */
+
+struct metrics_context {
+    struct server *server;
+    struct http_watch watch;
+};
+
+static void append_line(char *out, size_t size, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void append_line(char *out, size_t size, const char *format, ...)
+{
+    size_t used = strlen(out);
+    va_list args;
+    va_start(args, format);
+    vsnprintf(out + used, size - used, format, args);
+    va_end(args);
+}
+
+/* Reads the figures only Redis knows from the EXEC reply {XLEN, XINFO GROUPS, HGETALL}. */
+static void render_redis_figures(const struct server *server, const redisReply *reply, char *out,
+                                 size_t size)
+{
+    out[0] = '\0';
+    append_line(out, size,
+                "# HELP edumon_redis_reconnects_total Connections (re)established to Redis.\n"
+                "# TYPE edumon_redis_reconnects_total counter\nedumon_redis_reconnects_total %lld\n",
+                (long long)server->redis.reconnects);
+    append_line(out, size,
+                "# HELP edumon_redis_timeouts_total Redis commands that got no answer in time.\n"
+                "# TYPE edumon_redis_timeouts_total counter\nedumon_redis_timeouts_total %lld\n",
+                (long long)server->redis.timeouts);
+    append_line(out, size,
+                "# HELP edumon_redis_up Whether the API is connected to Redis.\n"
+                "# TYPE edumon_redis_up gauge\nedumon_redis_up %lld\n",
+                server->redis.connected ? 1LL : 0LL);
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+        return;
+    if (reply->element[0]->type == REDIS_REPLY_INTEGER)
+        append_line(out, size,
+                    "# HELP edumon_stream_length Entries in the submission stream.\n"
+                    "# TYPE edumon_stream_length gauge\nedumon_stream_length %lld\n",
+                    reply->element[0]->integer);
+    const redisReply *groups = reply->element[1];
+    for (size_t g = 0; groups->type == REDIS_REPLY_ARRAY && g < groups->elements; g++) {
+        const redisReply *group = groups->element[g];
+        for (size_t i = 0; group->type == REDIS_REPLY_ARRAY && i + 1 < group->elements; i += 2) {
+            const char *name = group->element[i]->str;
+            const redisReply *value = group->element[i + 1];
+            if (strcmp(name, "pending") == 0 && value->type == REDIS_REPLY_INTEGER)
+                append_line(out, size,
+                            "# HELP edumon_stream_pending Entries delivered to workers and not "
+                            "yet acknowledged.\n# TYPE edumon_stream_pending gauge\n"
+                            "edumon_stream_pending %lld\n",
+                            value->integer);
+            else if (strcmp(name, "lag") == 0 && value->type == REDIS_REPLY_INTEGER)
+                append_line(out, size,
+                            "# HELP edumon_stream_lag Entries not yet delivered to any worker.\n"
+                            "# TYPE edumon_stream_lag gauge\nedumon_stream_lag %lld\n",
+                            value->integer);
+        }
+    }
+}
+
+static void on_metrics(redisReply *reply, void *privdata)
+{
+    struct metrics_context *context = privdata;
+    struct evhttp_request *request = http_watch_end(&context->watch);
+    struct server *server = context->server;
+    free(context);
+    if (!request)
+        return;
+    char extra[4096];
+    render_redis_figures(server, reply, extra, sizeof(extra));
+    char *text = metrics_render(&server->metrics, extra);
+    struct evbuffer *buffer = evbuffer_new();
+    if (!text || !buffer) {
+        free(text);
+        if (buffer)
+            evbuffer_free(buffer);
+        http_send_unavailable(request);
+        return;
+    }
+    evbuffer_add(buffer, text, strlen(text));
+    free(text);
+    evhttp_add_header(evhttp_request_get_output_headers(request), "Content-Type",
+                      "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_send_reply(request, 200, NULL, buffer);
+    evbuffer_free(buffer);
+}
+
+static void ignore(redisReply *reply, void *privdata)
+{
+    (void)reply, (void)privdata;
+}
+
+void routes_metrics(struct server *server, struct evhttp_request *request)
+{
+    struct metrics_context *context = calloc(1, sizeof(*context));
+    if (!context) {
+        http_send_unavailable(request);
+        return;
+    }
+    context->server = server;
+    http_watch_start(&context->watch, request);
+    const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
+    const char *length[] = {"XLEN", KEY_STREAM};
+    const char *groups[] = {"XINFO", "GROUPS", KEY_STREAM};
+    redis_async_command(&server->redis, ignore, NULL, 1, multi, NULL);
+    redis_async_command(&server->redis, ignore, NULL, 2, length, NULL);
+    redis_async_command(&server->redis, ignore, NULL, 3, groups, NULL);
+    redis_async_command(&server->redis, on_metrics, context, 1, exec, NULL);
+}
+
+/* ---- static files ----------------------------------------------------------------------------- */
+
+static const char *content_type(const char *path)
+{
+    static const char *const types[][2] = {
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".json", "application/json; charset=utf-8"},
+        {".webmanifest", "application/manifest+json"}};
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < sizeof(types) / sizeof(*types); i++)
+        if (strcmp(dot, types[i][0]) == 0)
+            return types[i][1];
+    return "application/octet-stream";
+}
+
+/* Only "/" and "/assets/<name>" with a plain file name: no "..", no hidden files. */
+static bool static_path(const char *path, char *relative, size_t size)
+{
+    if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
+        snprintf(relative, size, "index.html");
+        return true;
+    }
+    if (strncmp(path, "/assets/", 8) != 0)
+        return false;
+    const char *name = path + 8;
+    if (!*name || *name == '.' || strlen(name) > 100)
+        return false;
+    for (const char *p = name; *p; p++) {
+        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_';
+        if (!ok)
+            return false;
+    }
+    snprintf(relative, size, "assets/%s", name);
+    return true;
+}
+
+void routes_static(struct server *server, struct evhttp_request *request, const char *path)
+{
+    char relative[160], full[1400];
+    if (!static_path(path, relative, sizeof(relative))) {
+        http_send_error(request, 404, "not_found", NULL, "no such resource");
+        return;
+    }
+    snprintf(full, sizeof(full), "%s/%s", server->config->web_dir, relative);
+    int fd = open(full, O_RDONLY | O_CLOEXEC);
+    struct stat info;
+    if (fd < 0 || fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        http_send_error(request, 404, "not_found", NULL, "no such resource");
+        return;
+    }
+    char etag[64];
+    snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)info.st_mtime,
+             (unsigned long long)info.st_size);
+    struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
+    evhttp_add_header(headers, "Content-Type", content_type(relative));
+    evhttp_add_header(headers, "ETag", etag);
+    /* Revalidate every time: files are tiny and a stale dashboard is worse than a 304. */
+    evhttp_add_header(headers, "Cache-Control", "no-cache");
+    evhttp_add_header(headers, "X-Content-Type-Options", "nosniff");
+    const char *match =
+        evhttp_find_header(evhttp_request_get_input_headers(request), "If-None-Match");
+    if (match && strcmp(match, etag) == 0) {
+        close(fd);
+        evhttp_send_reply(request, 304, NULL, NULL);
+        return;
+    }
+    struct evbuffer *buffer = evbuffer_new();
+    if (!buffer || evbuffer_add_file(buffer, fd, 0, info.st_size) != 0) {
+        if (buffer)
+            evbuffer_free(buffer);
+        else
+            close(fd);
+        http_send_unavailable(request);
+        return;
+    }
+    evhttp_send_reply(request, 200, NULL, buffer);
+    evbuffer_free(buffer);
+}

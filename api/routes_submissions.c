@@ -1,0 +1,450 @@
+/* routes_submissions.c -- POST /v1/submissions and GET /v1/submissions/{id}.
+ *
+ * A submission is answered 202 only after Redis has the stream entry. Before that it is
+ * authenticated (token -> unit), parsed and validated completely (submission.c), checked
+ * against the unit's district and stage, and finally queued by the SUBMIT script, which
+ * re-checks the token in the same atomic step (a token rotated meanwhile on another API
+ * replica is refused) and writes nothing once the client's deadline has passed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/http.h>
+
+#include "jsonutil.h"
+#include "keys.h"
+#include "log.h"
+#include "script_call.h"
+#include "server.h"
+#include "token.h"
+
+/* How long after sending the SUBMIT script Redis may still execute it. Shorter than the
+ * command timeout, so a client told 503 can never see its submission appear later. */
+#define SUBMIT_DEADLINE_MS 700
+
+struct submit_context {
+    struct server *server;
+    struct http_watch watch;
+    bool admin;
+    char token_hash[TOKEN_HASH_LENGTH + 1];
+    char owner_id[SCHOOL_ID_MAX + 1];
+    struct school owner, target;
+    bool parse_failed;
+    struct api_error parse_error;
+    struct submission submission;
+    bool has_idempotency;
+    char idempotency_key[KEY_MAX];
+    char digest[TOKEN_HASH_LENGTH + 1];
+};
+
+static void finish(struct submit_context *context)
+{
+    http_watch_end(&context->watch);
+    free(context);
+}
+
+static void reply_error(struct submit_context *context, int status, const char *code,
+                        const char *field, const char *message)
+{
+    struct evhttp_request *request = http_watch_end(&context->watch);
+    if (request) {
+        if (status == 401)
+            evhttp_add_header(evhttp_request_get_output_headers(request), "WWW-Authenticate",
+                              "Bearer realm=\"edumon\"");
+        http_send_error(request, status, code, field, message);
+    }
+    free(context);
+}
+
+static void reply_unavailable(struct submit_context *context)
+{
+    struct evhttp_request *request = http_watch_end(&context->watch);
+    if (request)
+        http_send_unavailable(request);
+    free(context);
+}
+
+static void reply_accepted(struct submit_context *context, const char *id, bool replayed)
+{
+    struct evhttp_request *request = http_watch_end(&context->watch);
+    if (request) {
+        char period[8], location[128];
+        snprintf(period, sizeof(period), "%04d", context->submission.period);
+        snprintf(location, sizeof(location), "/v1/submissions/%s", id);
+        cJSON *root = cJSON_CreateObject();
+        cJSON_AddStringToObject(root, "id", id);
+        cJSON_AddStringToObject(root, "school", context->submission.school);
+        cJSON_AddStringToObject(root, "period", period);
+        cJSON_AddNumberToObject(root, "accepted", (double)context->submission.value_count);
+        char *body = cJSON_PrintUnformatted(root);
+        cJSON_Delete(root);
+        struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
+        evhttp_add_header(headers, "Location", location);
+        if (replayed)
+            evhttp_add_header(headers, "Idempotent-Replayed", "true");
+        http_send_json(request, 202, body);
+        cJSON_free(body);
+        if (!replayed) {
+            context->server->metrics.values_accepted += context->submission.value_count;
+        }
+    }
+    free(context);
+}
+
+/* ---- step 4: queue ------------------------------------------------------------------------- */
+
+static void on_submitted(redisReply *reply, void *privdata)
+{
+    struct submit_context *context = privdata;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1) {
+        if (reply && reply->type == REDIS_REPLY_ERROR)
+            log_message(LOG_ERROR, "SUBMIT failed: %s", reply->str);
+        reply_unavailable(context);
+        return;
+    }
+    const char *outcome = reply->element[0]->str;
+    if (strcmp(outcome, "ok") == 0 && reply->elements == 2) {
+        reply_accepted(context, reply->element[1]->str, false);
+    } else if (strcmp(outcome, "token") == 0) {
+        reply_error(context, 401, "unauthorized", "Authorization",
+                    "the token is no longer valid (it was rotated)");
+    } else if (strcmp(outcome, "repeat") == 0 && reply->elements == 3) {
+        if (strcmp(reply->element[2]->str, context->digest) == 0)
+            reply_accepted(context, reply->element[1]->str, true);
+        else
+            reply_error(context, 409, "idempotency_key_reused", "Idempotency-Key",
+                        "this Idempotency-Key was used in the last 24 h with a different body");
+    } else {
+        reply_unavailable(context); /* "expired": Redis was too slow, nothing was written */
+    }
+}
+
+static void queue_submission(struct submit_context *context)
+{
+    struct server *server = context->server;
+    char *body = submission_render(server->catalog, &context->submission);
+    if (!body) {
+        reply_unavailable(context);
+        return;
+    }
+    token_hash(body, strlen(body), context->digest);
+    char deadline[32], received[32], period[8];
+    snprintf(deadline, sizeof(deadline), "%lld",
+             redis_async_now_ms(&server->redis) + SUBMIT_DEADLINE_MS);
+    snprintf(received, sizeof(received), "%lld", json_now_ms());
+    snprintf(period, sizeof(period), "%04d", context->submission.period);
+    const char *argv[] = {KEY_STREAM,
+                          KEY_TOKENS,
+                          context->has_idempotency ? context->idempotency_key : "edumon:idem:-",
+                          deadline,
+                          context->admin ? "" : context->token_hash,
+                          context->owner_id,
+                          context->has_idempotency ? "1" : "0",
+                          context->digest,
+                          "type",
+                          "submission",
+                          "district",
+                          context->target.district,
+                          "school",
+                          context->submission.school,
+                          "period",
+                          period,
+                          "by",
+                          context->admin ? "admin" : context->owner_id,
+                          "received",
+                          received,
+                          "body",
+                          body};
+    script_call(&server->redis, API_SCRIPT_SUBMIT, 3, (int)(sizeof(argv) / sizeof(*argv)), argv,
+                NULL, on_submitted, context);
+    cJSON_free(body);
+}
+
+/* ---- step 3: authorise against the registry ---------------------------------------------- */
+
+static void on_records(redisReply *reply, void *privdata)
+{
+    struct submit_context *context = privdata;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+        reply_unavailable(context);
+        return;
+    }
+    const redisReply *owner = reply->element[0], *target = reply->element[1];
+    bool owner_known = context->admin ||
+                       (owner->type == REDIS_REPLY_STRING &&
+                        school_from_json(owner->str, owner->len, &context->owner) == 0);
+    if (!owner_known) {
+        reply_error(context, 401, "unauthorized", "Authorization", "unknown token");
+        return;
+    }
+    bool target_known = target->type == REDIS_REPLY_STRING &&
+                        school_from_json(target->str, target->len, &context->target) == 0;
+    bool own = !context->admin && strcmp(context->owner_id, context->submission.school) == 0;
+    bool office = !context->admin && context->owner.stage == STAGE_OFFICE;
+    if (!target_known) {
+        if (context->admin || office)
+            reply_error(context, 422, "unknown_school", "school", "no such school is registered");
+        else
+            reply_error(context, 403, "forbidden", "school",
+                        "this token may submit only for its own school");
+        return;
+    }
+    if (!context->admin && !own &&
+        !(office && strcmp(context->owner.district, context->target.district) == 0)) {
+        reply_error(context, 403, "forbidden", "school",
+                    office ? "an office token may submit only for its own district"
+                           : "this token may submit only for its own school");
+        return;
+    }
+    struct api_error error;
+    if (submission_authorize(context->server->catalog, &context->submission, &context->target,
+                             &error) != 0) {
+        reply_error(context, error.status, error.code, error.field, error.message);
+        return;
+    }
+    queue_submission(context);
+}
+
+static void fetch_records(struct submit_context *context)
+{
+    const char *argv[] = {"HMGET", KEY_SCHOOLS, context->admin ? "-" : context->owner_id,
+                          context->submission.school};
+    redis_async_command(&context->server->redis, on_records, context, 4, argv, NULL);
+}
+
+/* ---- step 2: the token's unit ---------------------------------------------------------------- */
+
+static void on_token(redisReply *reply, void *privdata)
+{
+    struct submit_context *context = privdata;
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        reply_unavailable(context);
+        return;
+    }
+    if (reply->type != REDIS_REPLY_STRING || reply->len > SCHOOL_ID_MAX) {
+        reply_error(context, 401, "unauthorized", "Authorization", "unknown token");
+        return;
+    }
+    memcpy(context->owner_id, reply->str, reply->len);
+    context->owner_id[reply->len] = '\0';
+    if (context->parse_failed) {
+        struct api_error *error = &context->parse_error;
+        reply_error(context, error->status, error->code, error->field, error->message);
+        return;
+    }
+    fetch_records(context);
+}
+
+/* ---- step 1: the request itself -------------------------------------------------------------- */
+
+static bool content_type_is_json(struct evhttp_request *request)
+{
+    const char *type =
+        evhttp_find_header(evhttp_request_get_input_headers(request), "Content-Type");
+    if (!type)
+        return false;
+    size_t length = strcspn(type, ";");
+    while (length > 0 && type[length - 1] == ' ')
+        length--;
+    return length == 16 && strncasecmp(type, "application/json", 16) == 0;
+}
+
+static bool read_idempotency_key(struct submit_context *context, struct evhttp_request *request)
+{
+    const char *key =
+        evhttp_find_header(evhttp_request_get_input_headers(request), "Idempotency-Key");
+    if (!key)
+        return true;
+    size_t length = strlen(key);
+    if (length == 0 || length > 255)
+        return false;
+    for (size_t i = 0; i < length; i++)
+        if ((unsigned char)key[i] < 0x20 || (unsigned char)key[i] >= 0x7F)
+            return false;
+    char key_hash[TOKEN_HASH_LENGTH + 1];
+    token_hash(key, length, key_hash);
+    keys_idempotency(context->idempotency_key, context->admin ? "admin" : context->token_hash,
+                     key_hash);
+    context->has_idempotency = true;
+    return true;
+}
+
+void routes_submissions_post(struct server *server, struct evhttp_request *request)
+{
+    const char *token = http_bearer(request);
+    if (!token) {
+        evhttp_add_header(evhttp_request_get_output_headers(request), "WWW-Authenticate",
+                          "Bearer realm=\"edumon\"");
+        http_send_error(request, 401, "unauthorized", "Authorization",
+                        "submissions need a school token: Authorization: Bearer <token>");
+        return;
+    }
+    if (!content_type_is_json(request)) {
+        http_send_error(request, 415, "unsupported_media_type", "Content-Type",
+                        "send the submission as Content-Type: application/json");
+        return;
+    }
+    size_t length = 0;
+    const char *body = http_body(request, &length);
+    if (length > (size_t)server->config->max_body_bytes) {
+        http_send_error(request, 413, "body_too_large", NULL, "the body is over the size limit");
+        return;
+    }
+    struct submit_context *context = calloc(1, sizeof(*context));
+    if (!context) {
+        http_send_unavailable(request);
+        return;
+    }
+    context->server = server;
+    context->admin = server->config->admin_token && token_equal(token, server->config->admin_token);
+    token_hash(token, strlen(token), context->token_hash);
+    if (!read_idempotency_key(context, request)) {
+        free(context);
+        http_send_error(request, 400, "invalid_header", "Idempotency-Key",
+                        "Idempotency-Key must be 1-255 printable ASCII characters");
+        return;
+    }
+    context->parse_failed = submission_parse(server->catalog, body, length, &context->submission,
+                                             &context->parse_error) != 0;
+    http_watch_start(&context->watch, request);
+    if (context->admin) {
+        if (context->parse_failed) {
+            struct api_error error = context->parse_error;
+            finish(context);
+            http_send_api_error(request, &error);
+            return;
+        }
+        fetch_records(context);
+        return;
+    }
+    const char *argv[] = {"HGET", KEY_TOKENS, context->token_hash};
+    redis_async_command(&server->redis, on_token, context, 3, argv, NULL);
+}
+
+/* ---- GET /v1/submissions/{id} ------------------------------------------------------------------ */
+
+struct status_context {
+    struct server *server;
+    struct http_watch watch;
+    bool admin;
+    char id[48];
+    char token_hash[TOKEN_HASH_LENGTH + 1];
+};
+
+static bool entry_id_is_valid(const char *id)
+{
+    size_t length = strlen(id), dashes = 0;
+    if (length < 3 || length > 41)
+        return false;
+    for (size_t i = 0; i < length; i++) {
+        if (id[i] == '-')
+            dashes++;
+        else if (id[i] < '0' || id[i] > '9')
+            return false;
+    }
+    return dashes == 1 && id[0] != '-' && id[length - 1] != '-';
+}
+
+static const char *entry_field(const redisReply *fields, const char *name)
+{
+    for (size_t i = 0; i + 1 < fields->elements; i += 2)
+        if (strcmp(fields->element[i]->str, name) == 0)
+            return fields->element[i + 1]->str;
+    return NULL;
+}
+
+static void on_status(redisReply *reply, void *privdata)
+{
+    struct status_context *context = privdata;
+    struct evhttp_request *request = http_watch_end(&context->watch);
+    if (!request) {
+        free(context);
+        return;
+    }
+    /* MULTI/EXEC: {owner, entries, status} */
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
+        free(context);
+        http_send_unavailable(request);
+        return;
+    }
+    const redisReply *owner = reply->element[0], *entries = reply->element[1],
+                     *status = reply->element[2];
+    if (!context->admin && owner->type != REDIS_REPLY_STRING) {
+        free(context);
+        http_send_error(request, 401, "unauthorized", "Authorization", "unknown token");
+        return;
+    }
+    const redisReply *fields = entries->type == REDIS_REPLY_ARRAY && entries->elements == 1
+                                   ? entries->element[0]->element[1]
+                                   : NULL;
+    const char *school = fields ? entry_field(fields, "school") : NULL;
+    const char *by = fields ? entry_field(fields, "by") : NULL;
+    bool visible = fields && (context->admin || (school && strcmp(school, owner->str) == 0) ||
+                              (by && strcmp(by, owner->str) == 0));
+    if (!visible) {
+        free(context);
+        http_send_error(request, 404, "unknown_submission", "id",
+                        "no such submission for this token");
+        return;
+    }
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "id", context->id);
+    cJSON_AddStringToObject(root, "school", school);
+    const char *period = entry_field(fields, "period");
+    if (period)
+        cJSON_AddStringToObject(root, "period", period);
+    if (status->type != REDIS_REPLY_STRING) {
+        cJSON_AddStringToObject(root, "status", "queued");
+    } else if (strncmp(status->str, "rejected", 8) == 0) {
+        cJSON_AddStringToObject(root, "status", "rejected");
+        cJSON_AddStringToObject(root, "reason", status->len > 9 ? status->str + 9 : "");
+    } else {
+        cJSON_AddStringToObject(root, "status", "applied");
+    }
+    char *body = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    http_send_json(request, 200, body);
+    cJSON_free(body);
+    free(context);
+}
+
+static void ignore_reply(redisReply *reply, void *privdata)
+{
+    (void)reply, (void)privdata;
+}
+
+void routes_submission_get(struct server *server, struct evhttp_request *request, const char *id)
+{
+    const char *token = http_bearer(request);
+    if (!token) {
+        http_send_error(request, 401, "unauthorized", "Authorization",
+                        "the submitting school's token or the admin token is needed");
+        return;
+    }
+    if (!entry_id_is_valid(id)) {
+        http_send_error(request, 404, "unknown_submission", "id", "no such submission");
+        return;
+    }
+    struct status_context *context = calloc(1, sizeof(*context));
+    if (!context) {
+        http_send_unavailable(request);
+        return;
+    }
+    context->server = server;
+    context->admin = server->config->admin_token && token_equal(token, server->config->admin_token);
+    snprintf(context->id, sizeof(context->id), "%s", id);
+    token_hash(token, strlen(token), context->token_hash);
+    char status_key[KEY_MAX];
+    keys_status(status_key, id);
+    http_watch_start(&context->watch, request);
+    const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
+    const char *owner[] = {"HGET", KEY_TOKENS, context->token_hash};
+    const char *range[] = {"XRANGE", KEY_STREAM, id, id};
+    const char *status[] = {"GET", status_key};
+    redis_async_command(&server->redis, ignore_reply, NULL, 1, multi, NULL);
+    redis_async_command(&server->redis, ignore_reply, NULL, 3, owner, NULL);
+    redis_async_command(&server->redis, ignore_reply, NULL, 4, range, NULL);
+    redis_async_command(&server->redis, ignore_reply, NULL, 2, status, NULL);
+    redis_async_command(&server->redis, on_status, context, 1, exec, NULL);
+}

@@ -1,0 +1,16 @@
+/* script_call.h -- running the API's Lua scripts: EVALSHA first (the script body is not sent
+ * on every request), EVAL once when Redis answers NOSCRIPT (after a restart it has forgotten
+ * the scripts). The callback contract is redis_async's: called exactly once. */
+#ifndef EDUMON_API_SCRIPT_CALL_H
+#define EDUMON_API_SCRIPT_CALL_H
+
+#include "redis_async.h"
+
+enum api_script { API_SCRIPT_SUBMIT, API_SCRIPT_REGISTER, API_SCRIPT_ROTATE, API_SCRIPT_COUNT };
+
+/* argv holds the keys followed by the arguments; they are copied. */
+void script_call(struct redis_async *redis, enum api_script script, int key_count, int argc,
+                 const char **argv, const size_t *lengths, redis_callback callback,
+                 void *privdata);
+
+#endif

@@ -1,0 +1,68 @@
+/* scripts.h -- the API's Lua scripts. They make each write all-or-nothing: a submission is
+ * queued only if its token is still valid and its deadline has not passed, and a school is
+ * registered together with its token, its district registry entry and the wake-up entry that
+ * makes a worker recompute the district. */
+#ifndef EDUMON_API_SCRIPTS_H
+#define EDUMON_API_SCRIPTS_H
+
+/* SUBMIT
+ *   KEYS[1] stream   KEYS[2] tokens hash   KEYS[3] idempotency key
+ *   ARGV[1] deadline in Redis milliseconds: later than this, write nothing (the client has
+ *           already been told 503, so the entry must not appear afterwards)
+ *   ARGV[2] token hash ("" for the admin token)   ARGV[3] the unit the token belongs to
+ *   ARGV[4] "1" when an Idempotency-Key was given  ARGV[5] body digest
+ *   ARGV[6..] the stream entry's field/value pairs
+ * Returns {"ok", id} | {"expired"} | {"token"} | {"repeat", id, digest}. */
+#define SCRIPT_SUBMIT                                                                             \
+    "local t = redis.call('TIME')\n"                                                               \
+    "if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[1]) then\n"     \
+    "  return {'expired'}\n"                                                                       \
+    "end\n"                                                                                        \
+    "if ARGV[2] ~= '' and redis.call('HGET', KEYS[2], ARGV[2]) ~= ARGV[3] then\n"                  \
+    "  return {'token'}\n"                                                                         \
+    "end\n"                                                                                        \
+    "if ARGV[4] == '1' then\n"                                                                     \
+    "  local previous = redis.call('GET', KEYS[3])\n"                                              \
+    "  if previous then\n"                                                                         \
+    "    local digest, id = string.match(previous, '^(%S+) (%S+)$')\n"                             \
+    "    return {'repeat', id, digest}\n"                                                          \
+    "  end\n"                                                                                      \
+    "end\n"                                                                                        \
+    "local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 6))\n"                               \
+    "if ARGV[4] == '1' then\n"                                                                     \
+    "  redis.call('SET', KEYS[3], ARGV[5] .. ' ' .. id, 'EX', 86400)\n"                            \
+    "end\n"                                                                                        \
+    "return {'ok', id}\n"
+
+/* REGISTER
+ *   KEYS[1] schools hash  KEYS[2] tokens hash  KEYS[3] district schools hash
+ *   KEYS[4] district registry version  KEYS[5] district state hash  KEYS[6] stream
+ *   ARGV[1] school id  ARGV[2] record with token hash  ARGV[3] record without
+ *   ARGV[4] token hash  ARGV[5] district
+ * Returns "ok" or "exists". */
+#define SCRIPT_REGISTER                                                                           \
+    "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'exists' end\n"                   \
+    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"                                              \
+    "redis.call('HSET', KEYS[2], ARGV[4], ARGV[1])\n"                                              \
+    "redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])\n"                                              \
+    "redis.call('INCR', KEYS[4])\n"                                                                \
+    "redis.call('HINCRBY', KEYS[5], 'cellsver', 1)\n"                                              \
+    "redis.call('XADD', KEYS[6], '*', 'type', 'registry', 'district', ARGV[5])\n"                  \
+    "return 'ok'\n"
+
+/* ROTATE
+ *   KEYS[1] schools hash  KEYS[2] tokens hash
+ *   ARGV[1] school id  ARGV[2] new token hash
+ * The old hash is removed in the same step, so the old token stops working at once.
+ * Returns "ok" or "missing". */
+#define SCRIPT_ROTATE                                                                             \
+    "local record = redis.call('HGET', KEYS[1], ARGV[1])\n"                                        \
+    "if not record then return 'missing' end\n"                                                    \
+    "local school = cjson.decode(record)\n"                                                        \
+    "if school.token_sha256 then redis.call('HDEL', KEYS[2], school.token_sha256) end\n"           \
+    "school.token_sha256 = ARGV[2]\n"                                                              \
+    "redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(school))\n"                                 \
+    "redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])\n"                                              \
+    "return 'ok'\n"
+
+#endif

@@ -1,0 +1,118 @@
+/* server.h -- the API process: one libevent loop carrying the HTTP server, the Redis command
+ * connection and the Redis subscriber, plus the state the routes share.
+ *
+ * Routes live in their own files (routes_*.c) and talk to Redis only through redis_async, so
+ * nothing on the loop ever blocks. A request that needs Redis keeps a small context object
+ * alive until its reply (or its deadline) arrives. */
+#ifndef EDUMON_API_SERVER_H
+#define EDUMON_API_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "catalog.h"
+#include "config.h"
+#include "metrics.h"
+#include "redis_async.h"
+#include "school.h"
+#include "submission.h"
+
+struct waiter; /* a long-poll in progress (routes_snapshots.c) */
+
+struct server {
+    const struct config *config;
+    const struct catalog *catalog;
+    struct event_base *base;
+    struct evhttp *http;
+    struct redis_async redis, subscriber;
+    struct waiter *waiters; /* intrusive list */
+    struct metrics metrics;
+    bool draining;
+    int connections;
+};
+
+/* ---- helpers shared by the routes (http.c) ---- */
+
+/* Sends a JSON body with a status. `body` is borrowed. */
+void http_send_json(struct evhttp_request *request, int status, const char *body);
+
+/* Sends the contract's error document. */
+void http_send_error(struct evhttp_request *request, int status, const char *code,
+                     const char *field, const char *message);
+void http_send_api_error(struct evhttp_request *request, const struct api_error *error);
+
+/* 503 + Retry-After: Redis could not answer. */
+void http_send_unavailable(struct evhttp_request *request);
+
+/* The request's body as a contiguous buffer owned by the request. */
+const char *http_body(struct evhttp_request *request, size_t *length);
+
+/* Value of a query parameter copied into `out`; false when absent. */
+bool http_query(struct evhttp_request *request, const char *name, char *out, size_t size);
+
+/* The bearer token of the request, or NULL. */
+const char *http_bearer(struct evhttp_request *request);
+
+enum caller_role { CALLER_NONE, CALLER_ADMIN, CALLER_READER };
+
+/* Classifies the bearer token as admin / read token (constant-time comparisons). */
+enum caller_role http_caller(const struct server *server, struct evhttp_request *request);
+
+/* Whether a read endpoint may be served (public unless EDUMON_READ_TOKEN is set); answers
+ * 401 itself when not. */
+bool http_check_read(const struct server *server, struct evhttp_request *request);
+
+/* ---- routes ---- */
+
+void route_request(struct evhttp_request *request, void *server);
+
+void routes_submissions_post(struct server *server, struct evhttp_request *request);
+void routes_submission_get(struct server *server, struct evhttp_request *request,
+                           const char *id);
+void routes_districts_list(struct server *server, struct evhttp_request *request);
+void routes_district_get(struct server *server, struct evhttp_request *request, int district);
+void routes_elements(struct server *server, struct evhttp_request *request);
+void routes_indicators(struct server *server, struct evhttp_request *request);
+void routes_snapshot_get(struct server *server, struct evhttp_request *request, int district);
+void routes_history_get(struct server *server, struct evhttp_request *request, int district);
+void routes_schools_post(struct server *server, struct evhttp_request *request);
+void routes_schools_list(struct server *server, struct evhttp_request *request, int district);
+void routes_token_rotate(struct server *server, struct evhttp_request *request,
+                         const char *school);
+void routes_healthz(struct server *server, struct evhttp_request *request);
+void routes_readyz(struct server *server, struct evhttp_request *request);
+void routes_metrics(struct server *server, struct evhttp_request *request);
+void routes_static(struct server *server, struct evhttp_request *request, const char *path);
+
+/* Wakes long-polls on a district/period after a snapshot changed ("" payload: all of them). */
+void snapshots_notify(const char *channel, const char *payload, void *server);
+void snapshots_shutdown(struct server *server);
+
+/* Loads a school record by id (HGET edumon:schools). Calls back with NULL when unknown, or
+ * `unavailable` set when Redis did not answer. */
+typedef void (*school_callback)(struct server *server, const struct school *school,
+                                bool unavailable, void *privdata);
+void schools_lookup(struct server *server, const char *id, school_callback callback,
+                    void *privdata);
+
+/* Resolves a bearer token to its school id (HGET edumon:tokens). */
+typedef void (*token_callback)(struct server *server, const char *school_id, bool unavailable,
+                               void *privdata);
+void tokens_lookup(struct server *server, const char *token, token_callback callback,
+                   void *privdata);
+
+
+
+/* ---- requests waiting on Redis (http.c) ----
+ * A client may hang up while its request waits for Redis; libevent then frees the request.
+ * A watch clears its pointer when that happens, so the reply path can tell. */
+struct http_watch {
+    struct evhttp_request *request; /* NULL once the client has gone */
+};
+void http_watch_start(struct http_watch *watch, struct evhttp_request *request);
+/* Stops watching and returns the request, or NULL when the client has gone. */
+struct evhttp_request *http_watch_end(struct http_watch *watch);
+#endif

@@ -1,0 +1,875 @@
+/* catalog.c -- loading and validating the catalog (see catalog.h, docs/catalog-format.md).
+ *
+ * Strings in the loaded structures point into the cJSON trees the catalog keeps, so the
+ * catalog is a handful of allocations with one owner. Every check reports the file and the
+ * JSON path of the offending field, because the people who edit catalogs are not the people
+ * who read C. */
+#include "catalog.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "jsonutil.h"
+
+struct catalog_internal {
+    struct catalog public;
+    cJSON *elements_json, *indicators_json, *balance_json;
+    cJSON **district_json;
+    struct element *elements;
+    struct indicator *indicators;
+    struct district *districts;
+    struct target **targets;
+    struct milestone **milestones; /* one array per target, flattened per district */
+    size_t milestone_array_count;
+    int *element_order, *indicator_order; /* indexes sorted by id, for bsearch */
+    char *elements_body, *indicators_body, *districts_body;
+};
+
+struct load_context {
+    struct catalog_internal *catalog;
+    const char *file;
+    char *error;
+    size_t error_size;
+    EVP_MD_CTX *digest;
+};
+
+static int fail(struct load_context *context, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int fail(struct load_context *context, const char *format, ...)
+{
+    char detail[400];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(detail, sizeof(detail), format, args);
+    va_end(args);
+    snprintf(context->error, context->error_size, "catalog: %s: %s", context->file, detail);
+    return -1;
+}
+
+static const char *const kind_names[] = {"sum", "ratio", "coverage", "latest", "cv"};
+static const char *const target_op_names[] = {">=", "<=", "=", "between", "delta>=", "delta<="};
+static const char *const compare_names[] = {">=", "<=", ">", "<", "="};
+
+const char *indicator_kind_name(enum indicator_kind kind)
+{
+    return kind_names[kind];
+}
+
+const char *target_op_name(enum target_op op)
+{
+    return target_op_names[op];
+}
+
+const char *compare_op_name(enum compare_op op)
+{
+    return compare_names[op];
+}
+
+bool compare_holds(enum compare_op op, double left, double right)
+{
+    switch (op) {
+    case COMPARE_GE:
+        return left >= right;
+    case COMPARE_LE:
+        return left <= right;
+    case COMPARE_GT:
+        return left > right;
+    case COMPARE_LT:
+        return left < right;
+    case COMPARE_EQ:
+        return fabs(left - right) <= 1e-9 * fmax(1.0, fabs(right));
+    }
+    return false;
+}
+
+static int parse_name(const char *text, const char *const *names, int count)
+{
+    for (int i = 0; text && i < count; i++)
+        if (strcmp(text, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* ---- file reading and hashing --------------------------------------------------------- */
+
+static cJSON *load_json_file(struct load_context *context, const char *directory,
+                             const char *name, bool optional)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", directory, name);
+    context->file = name;
+    size_t length = 0;
+    char *text = json_read_file(path, &length);
+    if (!text) {
+        if (optional && errno == ENOENT)
+            return NULL;
+        fail(context, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    /* The hash covers names and bytes, so renaming a file changes it too. */
+    EVP_DigestUpdate(context->digest, name, strlen(name) + 1);
+    EVP_DigestUpdate(context->digest, text, length);
+    const char *error_at = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, length, &error_at, 0);
+    if (!root || !cJSON_IsObject(root)) {
+        long offset = error_at ? (long)(error_at - text) : 0;
+        fail(context, "not a JSON object (syntax error near byte %ld)", offset);
+        cJSON_Delete(root);
+        root = NULL;
+    }
+    free(text);
+    return root;
+}
+
+/* ---- field helpers --------------------------------------------------------------------- */
+
+static const char *get_string(struct load_context *context, const cJSON *object,
+                              const char *path, const char *name, bool required)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, name);
+    if (!item) {
+        if (required)
+            fail(context, "%s.%s: missing", path, name);
+        return NULL;
+    }
+    if (!cJSON_IsString(item)) {
+        fail(context, "%s.%s: must be a string", path, name);
+        return NULL;
+    }
+    return item->valuestring;
+}
+
+static int get_number(struct load_context *context, const cJSON *object, const char *path,
+                      const char *name, bool required, double *out)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, name);
+    if (!item)
+        return required ? fail(context, "%s.%s: missing", path, name) : 1;
+    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble))
+        return fail(context, "%s.%s: must be a finite number", path, name);
+    *out = item->valuedouble;
+    return 0;
+}
+
+static int get_year(struct load_context *context, const cJSON *object, const char *path,
+                    const char *name, bool required, int *out)
+{
+    double value = 0;
+    int result = get_number(context, object, path, name, required, &value);
+    if (result != 0)
+        return result;
+    if (value != floor(value) || value < 1990 || value > 2100)
+        return fail(context, "%s.%s: must be a year between 1990 and 2100", path, name);
+    *out = (int)value;
+    return 0;
+}
+
+static int parse_stage_list(struct load_context *context, const cJSON *list, const char *path,
+                            unsigned *mask)
+{
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0)
+        return fail(context, "%s: must be a non-empty array of stages", path);
+    *mask = 0;
+    int index = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, list)
+    {
+        int stage = cJSON_IsString(item) ? stage_parse(item->valuestring) : -1;
+        if (stage < 0)
+            return fail(context, "%s[%d]: unknown stage", path, index);
+        *mask |= 1u << stage;
+        index++;
+    }
+    return 0;
+}
+
+static int parse_ownership_list(struct load_context *context, const cJSON *list,
+                                const char *path, unsigned *mask)
+{
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0)
+        return fail(context, "%s: must be a non-empty array of ownerships", path);
+    *mask = 0;
+    int index = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, list)
+    {
+        int ownership = cJSON_IsString(item) ? ownership_parse(item->valuestring) : -1;
+        if (ownership < 0)
+            return fail(context, "%s[%d]: unknown ownership (public or private)", path, index);
+        *mask |= 1u << ownership;
+        index++;
+    }
+    return 0;
+}
+
+/* ---- sorted id index --------------------------------------------------------------------- */
+
+static _Thread_local const char *const *sort_ids;
+
+static int compare_by_id(const void *left, const void *right)
+{
+    return strcmp(sort_ids[*(const int *)left], sort_ids[*(const int *)right]);
+}
+
+/* Builds an index sorted by id and rejects duplicates. */
+static int build_order(struct load_context *context, const char **ids, size_t count,
+                       const char *what, int **order_out)
+{
+    int *order = malloc((count ? count : 1) * sizeof(int));
+    if (!order)
+        return fail(context, "out of memory");
+    for (size_t i = 0; i < count; i++)
+        order[i] = (int)i;
+    sort_ids = ids;
+    qsort(order, count, sizeof(int), compare_by_id);
+    for (size_t i = 1; i < count; i++) {
+        if (strcmp(ids[order[i]], ids[order[i - 1]]) == 0) {
+            free(order);
+            return fail(context, "duplicate %s id \"%s\"", what, ids[order[i]]);
+        }
+    }
+    *order_out = order;
+    return 0;
+}
+
+static int find_in_order(const int *order, size_t count, const char *id, size_t stride,
+                         const void *base)
+{
+    size_t low = 0, high = count;
+    while (low < high) {
+        size_t middle = (low + high) / 2;
+        const char *middle_id =
+            *(const char *const *)((const char *)base + (size_t)order[middle] * stride);
+        int comparison = strcmp(id, middle_id);
+        if (comparison == 0)
+            return order[middle];
+        if (comparison < 0)
+            high = middle;
+        else
+            low = middle + 1;
+    }
+    return -1;
+}
+
+int catalog_find_element(const struct catalog *catalog, const char *id)
+{
+    const struct catalog_internal *internal = (const struct catalog_internal *)catalog;
+    return find_in_order(internal->element_order, catalog->element_count, id,
+                         sizeof(struct element), catalog->elements);
+}
+
+int catalog_find_indicator(const struct catalog *catalog, const char *id)
+{
+    const struct catalog_internal *internal = (const struct catalog_internal *)catalog;
+    return find_in_order(internal->indicator_order, catalog->indicator_count, id,
+                         sizeof(struct indicator), catalog->indicators);
+}
+
+int catalog_find_district(const struct catalog *catalog, const char *id)
+{
+    for (size_t i = 0; i < catalog->district_count; i++)
+        if (strcmp(catalog->districts[i].id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* ---- elements -------------------------------------------------------------------------- */
+
+static int load_element(struct load_context *context, const cJSON *item, const char *path,
+                        struct element *element)
+{
+    if (!cJSON_IsObject(item))
+        return fail(context, "%s: must be an object", path);
+    element->id = get_string(context, item, path, "id", true);
+    if (!element->id)
+        return -1;
+    if (!id_is_valid(element->id))
+        return fail(context, "%s.id: \"%s\" is not a valid id", path, element->id);
+    element->name = get_string(context, item, path, "name", true);
+    if (!element->name)
+        return -1;
+    element->name_en = get_string(context, item, path, "name_en", false);
+    element->unit = get_string(context, item, path, "unit", false);
+    if (!element->unit)
+        element->unit = "";
+    const char *type = get_string(context, item, path, "type", true);
+    if (!type)
+        return -1;
+    static const char *const type_names[] = {"integer", "number", "boolean"};
+    int type_index = parse_name(type, type_names, 3);
+    if (type_index < 0)
+        return fail(context, "%s.type: \"%s\" is not integer, number or boolean", path, type);
+    element->type = (enum element_type)type_index;
+    if (element->type == ELEMENT_BOOLEAN) {
+        element->min = 0, element->max = 1;
+    } else if (get_number(context, item, path, "min", true, &element->min) != 0 ||
+               get_number(context, item, path, "max", true, &element->max) != 0) {
+        return -1;
+    }
+    if (element->min > element->max)
+        return fail(context, "%s: min is greater than max", path);
+    char list_path[256];
+    snprintf(list_path, sizeof(list_path), "%s.stages", path);
+    if (parse_stage_list(context, cJSON_GetObjectItemCaseSensitive(item, "stages"), list_path,
+                         &element->stages) != 0)
+        return -1;
+    const char *reporter = get_string(context, item, path, "reporter", false);
+    if (reporter && strcmp(reporter, "office") != 0 && strcmp(reporter, "school") != 0)
+        return fail(context, "%s.reporter: must be school or office", path);
+    element->office = reporter ? strcmp(reporter, "office") == 0
+                               : element->stages == (1u << STAGE_OFFICE);
+    const cJSON *typical = cJSON_GetObjectItemCaseSensitive(item, "typical");
+    if (typical) {
+        if (!cJSON_IsArray(typical) || cJSON_GetArraySize(typical) != 2 ||
+            !cJSON_IsNumber(cJSON_GetArrayItem(typical, 0)) ||
+            !cJSON_IsNumber(cJSON_GetArrayItem(typical, 1)))
+            return fail(context, "%s.typical: must be [low, high]", path);
+        element->has_typical = true;
+        element->typical_low = cJSON_GetArrayItem(typical, 0)->valuedouble;
+        element->typical_high = cJSON_GetArrayItem(typical, 1)->valuedouble;
+    }
+    return 0;
+}
+
+static int load_elements(struct load_context *context, const char *directory)
+{
+    struct catalog_internal *catalog = context->catalog;
+    catalog->elements_json = load_json_file(context, directory, "elements.json", false);
+    if (!catalog->elements_json)
+        return -1;
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(catalog->elements_json, "elements");
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0)
+        return fail(context, "elements: must be a non-empty array");
+    size_t count = (size_t)cJSON_GetArraySize(list);
+    catalog->elements = calloc(count, sizeof(struct element));
+    const char **ids = calloc(count, sizeof(char *));
+    if (!catalog->elements || !ids) {
+        free(ids);
+        return fail(context, "out of memory");
+    }
+    size_t index = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, list)
+    {
+        char path[64];
+        snprintf(path, sizeof(path), "elements[%zu]", index);
+        if (load_element(context, item, path, &catalog->elements[index]) != 0) {
+            free(ids);
+            return -1;
+        }
+        ids[index] = catalog->elements[index].id;
+        index++;
+    }
+    catalog->public.elements = catalog->elements;
+    catalog->public.element_count = count;
+    int result = build_order(context, ids, count, "element", &catalog->element_order);
+    free(ids);
+    return result;
+}
+
+/* ---- indicators ------------------------------------------------------------------------ */
+
+static int resolve_element(struct load_context *context, const cJSON *item, const char *path,
+                           const char *name, int *out)
+{
+    const char *id = get_string(context, item, path, name, true);
+    if (!id)
+        return -1;
+    *out = catalog_find_element(&context->catalog->public, id);
+    if (*out < 0)
+        return fail(context, "%s.%s: unknown element \"%s\"", path, name, id);
+    return 0;
+}
+
+static int load_indicator_filter(struct load_context *context, const cJSON *item,
+                                 const char *path, struct indicator *indicator)
+{
+    indicator->stage_filter = (1u << STAGE_COUNT) - 1;
+    indicator->ownership_filter = (1u << OWNERSHIP_COUNT) - 1;
+    const cJSON *filter = cJSON_GetObjectItemCaseSensitive(item, "filter");
+    if (!filter)
+        return 0;
+    if (!cJSON_IsObject(filter))
+        return fail(context, "%s.filter: must be an object", path);
+    char list_path[256];
+    const cJSON *stages = cJSON_GetObjectItemCaseSensitive(filter, "stages");
+    snprintf(list_path, sizeof(list_path), "%s.filter.stages", path);
+    if (stages && parse_stage_list(context, stages, list_path, &indicator->stage_filter) != 0)
+        return -1;
+    const cJSON *ownership = cJSON_GetObjectItemCaseSensitive(filter, "ownership");
+    snprintf(list_path, sizeof(list_path), "%s.filter.ownership", path);
+    if (ownership &&
+        parse_ownership_list(context, ownership, list_path, &indicator->ownership_filter) != 0)
+        return -1;
+    return 0;
+}
+
+static int load_indicator_condition(struct load_context *context, const cJSON *item,
+                                    const char *path, struct indicator *indicator)
+{
+    const cJSON *condition = cJSON_GetObjectItemCaseSensitive(item, "condition");
+    if (!cJSON_IsObject(condition))
+        return fail(context, "%s.condition: coverage needs {\"op\", \"value\"}", path);
+    char condition_path[256];
+    snprintf(condition_path, sizeof(condition_path), "%s.condition", path);
+    const char *op = get_string(context, condition, condition_path, "op", true);
+    if (!op)
+        return -1;
+    int op_index = parse_name(op, compare_names, 5);
+    if (op_index < 0)
+        return fail(context, "%s.op: \"%s\" is not one of >=, <=, >, <, =", condition_path, op);
+    indicator->condition_op = (enum compare_op)op_index;
+    return get_number(context, condition, condition_path, "value", true,
+                      &indicator->condition_value);
+}
+
+static int load_indicator(struct load_context *context, const cJSON *item, const char *path,
+                          struct indicator *indicator)
+{
+    if (!cJSON_IsObject(item))
+        return fail(context, "%s: must be an object", path);
+    indicator->element = indicator->numerator = indicator->denominator = indicator->weight = -1;
+    indicator->factor = 1;
+    indicator->id = get_string(context, item, path, "id", true);
+    if (!indicator->id)
+        return -1;
+    if (!id_is_valid(indicator->id))
+        return fail(context, "%s.id: \"%s\" is not a valid id", path, indicator->id);
+    indicator->name = get_string(context, item, path, "name", true);
+    if (!indicator->name)
+        return -1;
+    indicator->name_en = get_string(context, item, path, "name_en", false);
+    indicator->unit = get_string(context, item, path, "unit", false);
+    if (!indicator->unit)
+        indicator->unit = "";
+    const char *kind = get_string(context, item, path, "kind", true);
+    if (!kind)
+        return -1;
+    int kind_index = parse_name(kind, kind_names, 5);
+    if (kind_index < 0)
+        return fail(context, "%s.kind: \"%s\" is not sum, ratio, coverage, latest or cv", path,
+                    kind);
+    indicator->kind = (enum indicator_kind)kind_index;
+    if (get_number(context, item, path, "factor", false, &indicator->factor) < 0)
+        return -1;
+    switch (indicator->kind) {
+    case KIND_SUM:
+    case KIND_LATEST:
+        if (resolve_element(context, item, path, "element", &indicator->element) != 0)
+            return -1;
+        break;
+    case KIND_COVERAGE:
+        if (resolve_element(context, item, path, "element", &indicator->element) != 0 ||
+            load_indicator_condition(context, item, path, indicator) != 0)
+            return -1;
+        break;
+    case KIND_CV:
+        if (resolve_element(context, item, path, "weight", &indicator->weight) != 0)
+            return -1;
+        __attribute__((fallthrough)); /* a cv also has a numerator and denominator */
+    case KIND_RATIO:
+        if (resolve_element(context, item, path, "numerator", &indicator->numerator) != 0 ||
+            resolve_element(context, item, path, "denominator", &indicator->denominator) != 0)
+            return -1;
+        break;
+    }
+    return load_indicator_filter(context, item, path, indicator);
+}
+
+static int load_indicators(struct load_context *context, const char *directory)
+{
+    struct catalog_internal *catalog = context->catalog;
+    catalog->indicators_json = load_json_file(context, directory, "indicators.json", false);
+    if (!catalog->indicators_json)
+        return -1;
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(catalog->indicators_json, "indicators");
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0)
+        return fail(context, "indicators: must be a non-empty array");
+    size_t count = (size_t)cJSON_GetArraySize(list);
+    catalog->indicators = calloc(count, sizeof(struct indicator));
+    const char **ids = calloc(count, sizeof(char *));
+    if (!catalog->indicators || !ids) {
+        free(ids);
+        return fail(context, "out of memory");
+    }
+    size_t index = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, list)
+    {
+        char path[64];
+        snprintf(path, sizeof(path), "indicators[%zu]", index);
+        if (load_indicator(context, item, path, &catalog->indicators[index]) != 0) {
+            free(ids);
+            return -1;
+        }
+        ids[index] = catalog->indicators[index].id;
+        index++;
+    }
+    catalog->public.indicators = catalog->indicators;
+    catalog->public.indicator_count = count;
+    int result = build_order(context, ids, count, "indicator", &catalog->indicator_order);
+    free(ids);
+    return result;
+}
+
+/* ---- districts and targets ---------------------------------------------------------------- */
+
+static int load_milestones(struct load_context *context, const cJSON *item, const char *path,
+                           struct target *target)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(item, "milestones");
+    if (!list)
+        return 0;
+    if (!cJSON_IsArray(list))
+        return fail(context, "%s.milestones: must be an array", path);
+    size_t count = (size_t)cJSON_GetArraySize(list);
+    struct milestone *milestones = calloc(count ? count : 1, sizeof(struct milestone));
+    struct milestone **grown = realloc(context->catalog->milestones,
+                                       (context->catalog->milestone_array_count + 1) *
+                                           sizeof(struct milestone *));
+    if (!milestones || !grown) {
+        free(milestones);
+        if (grown)
+            context->catalog->milestones = grown;
+        return fail(context, "out of memory");
+    }
+    context->catalog->milestones = grown;
+    grown[context->catalog->milestone_array_count++] = milestones;
+    size_t index = 0;
+    const cJSON *milestone;
+    cJSON_ArrayForEach(milestone, list)
+    {
+        char milestone_path[256];
+        snprintf(milestone_path, sizeof(milestone_path), "%s.milestones[%zu]", path, index);
+        if (!cJSON_IsObject(milestone))
+            return fail(context, "%s: must be {\"year\", \"value\"}", milestone_path);
+        if (get_year(context, milestone, milestone_path, "year", true,
+                     &milestones[index].year) != 0 ||
+            get_number(context, milestone, milestone_path, "value", true,
+                       &milestones[index].value) != 0)
+            return -1;
+        if (index > 0 && milestones[index].year <= milestones[index - 1].year)
+            return fail(context, "%s.year: milestones must be in ascending years",
+                        milestone_path);
+        index++;
+    }
+    target->milestones = milestones;
+    target->milestone_count = count;
+    return 0;
+}
+
+static int load_target_values(struct load_context *context, const cJSON *item,
+                              const char *path, struct target *target)
+{
+    if (target->op == TARGET_BETWEEN) {
+        if (get_number(context, item, path, "min", true, &target->min) != 0 ||
+            get_number(context, item, path, "max", true, &target->max) != 0)
+            return -1;
+        if (target->min > target->max)
+            return fail(context, "%s: min is greater than max", path);
+        target->value = target->min;
+        return 0;
+    }
+    return get_number(context, item, path, "value", true, &target->value);
+}
+
+static int load_target(struct load_context *context, const cJSON *item, const char *path,
+                       struct target *target)
+{
+    if (!cJSON_IsObject(item))
+        return fail(context, "%s: must be an object", path);
+    const char *indicator = get_string(context, item, path, "indicator", true);
+    if (!indicator)
+        return -1;
+    target->indicator = catalog_find_indicator(&context->catalog->public, indicator);
+    if (target->indicator < 0)
+        return fail(context, "%s.indicator: unknown indicator \"%s\"", path, indicator);
+    const char *op = get_string(context, item, path, "op", true);
+    if (!op)
+        return -1;
+    int op_index = parse_name(op, target_op_names, 6);
+    if (op_index < 0)
+        return fail(context, "%s.op: \"%s\" is not one of >=, <=, =, between, delta>=, delta<=",
+                    path, op);
+    target->op = (enum target_op)op_index;
+    if (load_target_values(context, item, path, target) != 0 ||
+        get_year(context, item, path, "year", true, &target->year) != 0)
+        return -1;
+    const cJSON *baseline = cJSON_GetObjectItemCaseSensitive(item, "baseline");
+    if (baseline) {
+        char baseline_path[256];
+        snprintf(baseline_path, sizeof(baseline_path), "%s.baseline", path);
+        if (!cJSON_IsObject(baseline))
+            return fail(context, "%s: must be {\"year\", \"value\"}", baseline_path);
+        if (get_year(context, baseline, baseline_path, "year", true, &target->baseline_year) !=
+                0 ||
+            get_number(context, baseline, baseline_path, "value", true,
+                       &target->baseline_value) != 0)
+            return -1;
+        if (target->baseline_year >= target->year)
+            return fail(context, "%s.year: the baseline must come before the deadline",
+                        baseline_path);
+        target->has_baseline = true;
+    }
+    const cJSON *cumulative = cJSON_GetObjectItemCaseSensitive(item, "cumulative");
+    if (cumulative && !cJSON_IsBool(cumulative))
+        return fail(context, "%s.cumulative: must be true or false", path);
+    target->cumulative = cJSON_IsTrue(cumulative);
+    return load_milestones(context, item, path, target);
+}
+
+static int load_district_targets(struct load_context *context, const cJSON *root,
+                                 struct district *district, size_t district_index)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "targets");
+    if (!list)
+        return 0;
+    if (!cJSON_IsArray(list))
+        return fail(context, "targets: must be an array");
+    size_t count = (size_t)cJSON_GetArraySize(list);
+    struct target *targets = calloc(count ? count : 1, sizeof(struct target));
+    if (!targets)
+        return fail(context, "out of memory");
+    context->catalog->targets[district_index] = targets;
+    size_t index = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, list)
+    {
+        char path[64];
+        snprintf(path, sizeof(path), "targets[%zu]", index);
+        if (load_target(context, item, path, &targets[index]) != 0)
+            return -1;
+        for (size_t previous = 0; previous < index; previous++)
+            if (targets[previous].indicator == targets[index].indicator)
+                return fail(context, "%s.indicator: \"%s\" is targeted twice", path,
+                            context->catalog->indicators[targets[index].indicator].id);
+        index++;
+    }
+    district->targets = targets;
+    district->target_count = count;
+    return 0;
+}
+
+static int load_district(struct load_context *context, const cJSON *root,
+                         struct district *district, size_t district_index)
+{
+    const char *file = context->file;
+    district->definition = root;
+    district->id = get_string(context, root, "district", "id", true);
+    if (!district->id)
+        return -1;
+    if (!id_is_valid(district->id))
+        return fail(context, "id: \"%s\" is not a valid id", district->id);
+    char expected_file[128];
+    snprintf(expected_file, sizeof(expected_file), "districts/%s.json", district->id);
+    if (strcmp(file, expected_file) != 0)
+        return fail(context, "id: \"%s\" does not match the file name", district->id);
+    district->name = get_string(context, root, "district", "name", true);
+    if (!district->name)
+        return -1;
+    district->name_en = get_string(context, root, "district", "name_en", false);
+    const cJSON *plan = cJSON_GetObjectItemCaseSensitive(root, "plan");
+    const cJSON *years = plan ? cJSON_GetObjectItemCaseSensitive(plan, "years") : NULL;
+    if (!cJSON_IsArray(years) || cJSON_GetArraySize(years) != 2 ||
+        !cJSON_IsNumber(cJSON_GetArrayItem(years, 0)) ||
+        !cJSON_IsNumber(cJSON_GetArrayItem(years, 1)))
+        return fail(context, "plan.years: must be [first year, last year]");
+    district->plan_first_year = cJSON_GetArrayItem(years, 0)->valueint;
+    district->plan_last_year = cJSON_GetArrayItem(years, 1)->valueint;
+    if (district->plan_first_year > district->plan_last_year)
+        return fail(context, "plan.years: first year after last year");
+    return load_district_targets(context, root, district, district_index);
+}
+
+static int compare_strings(const void *left, const void *right)
+{
+    return strcmp(*(char *const *)left, *(char *const *)right);
+}
+
+/* Lists districts/ *.json in name order (the order is part of the catalog hash). */
+static int list_district_files(struct load_context *context, const char *directory,
+                               char ***names_out, size_t *count_out)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/districts", directory);
+    context->file = "districts/";
+    DIR *dir = opendir(path);
+    if (!dir)
+        return fail(context, "cannot open %s: %s", path, strerror(errno));
+    char **names = NULL;
+    size_t count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        size_t length = strlen(entry->d_name);
+        if (length < 6 || strcmp(entry->d_name + length - 5, ".json") != 0)
+            continue;
+        char **grown = realloc(names, (count + 1) * sizeof(char *));
+        char *name = malloc(length + 11);
+        if (!grown || !name) {
+            free(name);
+            names = grown ? grown : names;
+            for (size_t i = 0; i < count; i++)
+                free(names[i]);
+            free(names);
+            closedir(dir);
+            return fail(context, "out of memory");
+        }
+        names = grown;
+        snprintf(name, length + 11, "districts/%s", entry->d_name);
+        names[count++] = name;
+    }
+    closedir(dir);
+    if (count > 0)
+        qsort(names, count, sizeof(char *), compare_strings);
+    *names_out = names;
+    *count_out = count;
+    return 0;
+}
+
+static int load_districts(struct load_context *context, const char *directory)
+{
+    struct catalog_internal *catalog = context->catalog;
+    char **names = NULL;
+    size_t count = 0;
+    if (list_district_files(context, directory, &names, &count) != 0)
+        return -1;
+    int result = 0;
+    catalog->districts = calloc(count ? count : 1, sizeof(struct district));
+    catalog->district_json = calloc(count ? count : 1, sizeof(cJSON *));
+    catalog->targets = calloc(count ? count : 1, sizeof(struct target *));
+    if (!catalog->districts || !catalog->district_json || !catalog->targets)
+        result = fail(context, "out of memory");
+    if (result == 0 && count == 0)
+        result = fail(context, "no district files");
+    catalog->public.districts = catalog->districts;
+    for (size_t i = 0; result == 0 && i < count; i++) {
+        catalog->district_json[i] = load_json_file(context, directory, names[i], false);
+        catalog->public.district_count = i + 1;
+        if (!catalog->district_json[i] ||
+            load_district(context, catalog->district_json[i], &catalog->districts[i], i) != 0)
+            result = -1;
+        for (size_t j = 0; result == 0 && j < i; j++)
+            if (strcmp(catalog->districts[j].id, catalog->districts[i].id) == 0)
+                result = fail(context, "duplicate district id \"%s\"", catalog->districts[i].id);
+    }
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+    return result;
+}
+
+/* ---- pre-rendered read bodies ------------------------------------------------------------- */
+
+static const char *const district_summary_fields[] = {"id",   "name",        "name_en",
+                                                      "province", "province_en", "plan"};
+
+static char *render_districts_body(const struct catalog *catalog)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(root, "districts");
+    for (size_t i = 0; i < catalog->district_count; i++) {
+        cJSON *summary = cJSON_CreateObject();
+        for (size_t f = 0; f < sizeof(district_summary_fields) / sizeof(char *); f++) {
+            const cJSON *field = cJSON_GetObjectItemCaseSensitive(
+                catalog->districts[i].definition, district_summary_fields[f]);
+            if (field)
+                cJSON_AddItemToObject(summary, district_summary_fields[f],
+                                      cJSON_Duplicate(field, true));
+        }
+        cJSON_AddItemToArray(list, summary);
+    }
+    char *body = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return body;
+}
+
+/* ---- load / free ---------------------------------------------------------------------------- */
+
+void catalog_free(struct catalog *public_catalog)
+{
+    struct catalog_internal *catalog = (struct catalog_internal *)public_catalog;
+    if (!catalog)
+        return;
+    cJSON_Delete(catalog->elements_json);
+    cJSON_Delete(catalog->indicators_json);
+    cJSON_Delete(catalog->balance_json);
+    for (size_t i = 0; i < catalog->public.district_count; i++) {
+        cJSON_Delete(catalog->district_json[i]);
+        free(catalog->targets[i]);
+    }
+    for (size_t i = 0; i < catalog->milestone_array_count; i++)
+        free(catalog->milestones[i]);
+    free(catalog->milestones);
+    free(catalog->district_json);
+    free(catalog->targets);
+    free(catalog->districts);
+    free(catalog->elements);
+    free(catalog->indicators);
+    free(catalog->element_order);
+    free(catalog->indicator_order);
+    cJSON_free(catalog->elements_body);
+    cJSON_free(catalog->indicators_body);
+    cJSON_free(catalog->districts_body);
+    free(catalog);
+}
+
+static int catalog_render(struct load_context *context)
+{
+    struct catalog_internal *catalog = context->catalog;
+    catalog->elements_body = cJSON_PrintUnformatted(catalog->elements_json);
+    catalog->indicators_body = cJSON_PrintUnformatted(catalog->indicators_json);
+    catalog->districts_body = render_districts_body(&catalog->public);
+    if (!catalog->elements_body || !catalog->indicators_body || !catalog->districts_body)
+        return fail(context, "out of memory");
+    catalog->public.elements_body = catalog->elements_body;
+    catalog->public.indicators_body = catalog->indicators_body;
+    catalog->public.districts_body = catalog->districts_body;
+    return 0;
+}
+
+struct catalog *catalog_load(const char *directory, char *error, size_t error_size)
+{
+    struct catalog_internal *catalog = calloc(1, sizeof(*catalog));
+    EVP_MD_CTX *digest = EVP_MD_CTX_new();
+    if (!catalog || !digest || EVP_DigestInit_ex(digest, EVP_sha256(), NULL) != 1) {
+        snprintf(error, error_size, "catalog: out of memory");
+        free(catalog);
+        EVP_MD_CTX_free(digest);
+        return NULL;
+    }
+    if (error_size > 0)
+        error[0] = '\0';
+    struct load_context context = {catalog, "", error, error_size, digest};
+    int result = load_elements(&context, directory);
+    if (result == 0)
+        result = load_indicators(&context, directory);
+    if (result == 0) {
+        catalog->balance_json = load_json_file(&context, directory, "balance.json", true);
+        if (!catalog->balance_json && strstr(error, "balance.json"))
+            result = -1;
+        catalog->public.balance = catalog->balance_json;
+    }
+    if (result == 0)
+        result = load_districts(&context, directory);
+    if (result == 0)
+        result = catalog_render(&context);
+    unsigned char sum[EVP_MAX_MD_SIZE];
+    unsigned int sum_length = 0;
+    EVP_DigestFinal_ex(digest, sum, &sum_length);
+    EVP_MD_CTX_free(digest);
+    for (unsigned int i = 0; i < sum_length && i < 32; i++)
+        snprintf(catalog->public.hash + 2 * i, 3, "%02x", sum[i]);
+    if (result != 0) {
+        catalog_free(&catalog->public);
+        return NULL;
+    }
+    return &catalog->public;
+}

@@ -1,0 +1,110 @@
+/* catalog.h -- what edumon knows about plans: districts, the elements schools and offices
+ * report, the indicators computed from them, and each district's targets.
+ *
+ * The catalog is a directory of JSON files (docs/catalog-format.md) loaded once at start-up
+ * and immutable afterwards, so both processes can share pointers into it freely. Loading
+ * validates everything (unknown references, duplicate ids, bad ops, impossible bounds) and
+ * refuses with one message naming the file and field; a process never runs on a catalog it
+ * could misread. The SHA-256 of the files identifies the catalog in every snapshot, so an API
+ * and a worker running different catalogs are visible. */
+#ifndef EDUMON_CATALOG_H
+#define EDUMON_CATALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "school.h"
+
+enum element_type { ELEMENT_INTEGER, ELEMENT_NUMBER, ELEMENT_BOOLEAN };
+
+struct element {
+    const char *id, *name, *name_en, *unit;
+    enum element_type type;
+    double min, max;
+    unsigned stages; /* bit (1u << stage) for each stage that may report it */
+    bool office;     /* reported by the district office: counts whatever the stage filter */
+    bool has_typical;
+    double typical_low, typical_high;
+};
+
+enum indicator_kind { KIND_SUM, KIND_RATIO, KIND_COVERAGE, KIND_LATEST, KIND_CV };
+
+enum compare_op { COMPARE_GE, COMPARE_LE, COMPARE_GT, COMPARE_LT, COMPARE_EQ };
+
+struct indicator {
+    const char *id, *name, *name_en, *unit;
+    enum indicator_kind kind;
+    int element, numerator, denominator, weight; /* element indexes, -1 when unused */
+    double factor;
+    enum compare_op condition_op;
+    double condition_value;
+    unsigned stage_filter;     /* bit per stage admitted; all bits when no filter */
+    unsigned ownership_filter; /* bit per ownership admitted */
+};
+
+enum target_op {
+    TARGET_GE,
+    TARGET_LE,
+    TARGET_EQ,
+    TARGET_BETWEEN,
+    TARGET_DELTA_GE, /* change against the previous period at least `value` */
+    TARGET_DELTA_LE  /* change against the previous period at most `value` */
+};
+
+struct milestone {
+    int year;
+    double value;
+};
+
+struct target {
+    int indicator; /* index into the catalog's indicators */
+    enum target_op op;
+    double value, min, max;
+    int year;
+    bool has_baseline;
+    int baseline_year;
+    double baseline_value;
+    const struct milestone *milestones; /* ascending by year */
+    size_t milestone_count;
+    bool cumulative; /* compare the sum over plan years up to the period */
+};
+
+struct district {
+    const char *id, *name, *name_en;
+    int plan_first_year, plan_last_year;
+    const struct target *targets;
+    size_t target_count;
+    const cJSON *definition; /* the district file as loaded, for serving */
+};
+
+struct catalog {
+    const struct element *elements;
+    size_t element_count;
+    const struct indicator *indicators;
+    size_t indicator_count;
+    const struct district *districts;
+    size_t district_count;
+    const cJSON *balance; /* balance.json, or NULL when absent */
+    char hash[65];        /* hex SHA-256 over the files, in name order */
+    /* Pre-rendered bodies of the catalog read endpoints (immutable, so built once). */
+    const char *elements_body, *indicators_body, *districts_body;
+};
+
+/* Loads and validates the catalog in `directory`. Returns a catalog the caller frees with
+ * catalog_free(), or NULL with a one-line reason in `error`. */
+struct catalog *catalog_load(const char *directory, char *error, size_t error_size);
+void catalog_free(struct catalog *catalog);
+
+/* Lookups return an index, or -1 when the id is unknown. */
+int catalog_find_element(const struct catalog *catalog, const char *id);
+int catalog_find_indicator(const struct catalog *catalog, const char *id);
+int catalog_find_district(const struct catalog *catalog, const char *id);
+
+const char *indicator_kind_name(enum indicator_kind kind);
+const char *target_op_name(enum target_op op);
+const char *compare_op_name(enum compare_op op);
+bool compare_holds(enum compare_op op, double left, double right);
+
+#endif

@@ -1,0 +1,133 @@
+/* jsonutil.c -- see jsonutil.h. */
+#include "jsonutil.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+size_t json_escape(const char *text, char *out, size_t capacity)
+{
+    size_t used = 0;
+    if (capacity == 0)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        char chunk[8];
+        size_t chunk_length;
+        switch (*p) {
+        case '"':
+            memcpy(chunk, "\\\"", 2), chunk_length = 2;
+            break;
+        case '\\':
+            memcpy(chunk, "\\\\", 2), chunk_length = 2;
+            break;
+        case '\n':
+            memcpy(chunk, "\\n", 2), chunk_length = 2;
+            break;
+        case '\r':
+            memcpy(chunk, "\\r", 2), chunk_length = 2;
+            break;
+        case '\t':
+            memcpy(chunk, "\\t", 2), chunk_length = 2;
+            break;
+        default:
+            if (*p < 0x20) {
+                chunk_length = (size_t)snprintf(chunk, sizeof(chunk), "\\u%04x", *p);
+            } else {
+                chunk[0] = (char)*p;
+                chunk_length = 1;
+            }
+        }
+        if (used + chunk_length + 1 > capacity) {
+            /* Do not leave half a UTF-8 sequence behind. */
+            while (used > 0 && ((unsigned char)out[used - 1] & 0xC0) == 0x80)
+                used--;
+            if (used > 0 && ((unsigned char)out[used - 1] & 0xC0) == 0xC0)
+                used--;
+            break;
+        }
+        memcpy(out + used, chunk, chunk_length);
+        used += chunk_length;
+    }
+    out[used] = '\0';
+    return used;
+}
+
+long long json_now_ms(void)
+{
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    return (long long)now.tv_sec * 1000 + now.tv_usec / 1000;
+}
+
+void json_format_time(long long epoch_ms, char *out, size_t capacity)
+{
+    time_t seconds = (time_t)(epoch_ms / 1000);
+    struct tm utc;
+    gmtime_r(&seconds, &utc);
+    char date[24];
+    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &utc);
+    snprintf(out, capacity, "%s.%03dZ", date, (int)(epoch_ms % 1000));
+}
+
+void json_format_now(char *out, size_t capacity)
+{
+    json_format_time(json_now_ms(), out, capacity);
+}
+
+char *json_error_body(const char *code, const char *message, const char *field)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *error = cJSON_AddObjectToObject(root, "error");
+    cJSON_AddStringToObject(error, "code", code);
+    cJSON_AddStringToObject(error, "message", message);
+    if (field && *field)
+        cJSON_AddStringToObject(error, "field", field);
+    char *printed = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return printed;
+}
+
+char *json_print(const cJSON *item)
+{
+    return item ? cJSON_PrintUnformatted(item) : NULL;
+}
+
+char *json_read_file(const char *path, size_t *length_out)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file)
+        return NULL;
+    char *buffer = NULL;
+    size_t length = 0, capacity = 0;
+    for (;;) {
+        if (length + 4096 + 1 > capacity) {
+            capacity = capacity ? capacity * 2 : 16384;
+            char *grown = realloc(buffer, capacity);
+            if (!grown) {
+                free(buffer);
+                fclose(file);
+                errno = ENOMEM;
+                return NULL;
+            }
+            buffer = grown;
+        }
+        size_t got = fread(buffer + length, 1, capacity - length - 1, file);
+        length += got;
+        if (got == 0)
+            break;
+    }
+    int failed = ferror(file);
+    fclose(file);
+    if (failed) {
+        free(buffer);
+        errno = EIO;
+        return NULL;
+    }
+    buffer[length] = '\0';
+    if (length_out)
+        *length_out = length;
+    return buffer;
+}

@@ -1,0 +1,33 @@
+/* jsonutil.h -- small JSON helpers shared by both processes: escaping for hand-built
+ * fragments (logs, metrics labels), timestamps in the contract's format, and the error
+ * body every failed request answers with. Documents themselves are built with cJSON. */
+#ifndef EDUMON_JSONUTIL_H
+#define EDUMON_JSONUTIL_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+/* Writes `text` escaped for use inside a JSON string into `out` (always terminated,
+ * truncated at a character boundary if `capacity` is too small). Returns the length. */
+size_t json_escape(const char *text, char *out, size_t capacity);
+
+/* Formats milliseconds since the epoch as "2024-10-08T09:12:44.120Z". */
+void json_format_time(long long epoch_ms, char *out, size_t capacity);
+void json_format_now(char *out, size_t capacity);
+
+/* Milliseconds since the epoch (wall clock). */
+long long json_now_ms(void);
+
+/* Returns a newly allocated error document
+ *   {"error":{"code":…,"message":…,"field":…}}
+ * (`field` omitted when NULL or empty). Caller frees with free(). */
+char *json_error_body(const char *code, const char *message, const char *field);
+
+/* cJSON_PrintUnformatted, but NULL-safe. Caller frees with cJSON_free(). */
+char *json_print(const cJSON *item);
+
+/* Reads a whole file into a NUL-terminated buffer. Caller frees. NULL on error (errno set). */
+char *json_read_file(const char *path, size_t *length_out);
+
+#endif

@@ -1,0 +1,239 @@
+/* submission.c -- see submission.h. */
+#include "submission.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "period.h"
+
+void api_error_set(struct api_error *error, int status, const char *code, const char *field,
+                   const char *format, ...)
+{
+    error->status = status;
+    snprintf(error->code, sizeof(error->code), "%s", code);
+    snprintf(error->field, sizeof(error->field), "%s", field ? field : "");
+    va_list args;
+    va_start(args, format);
+    vsnprintf(error->message, sizeof(error->message), format, args);
+    va_end(args);
+}
+
+int json_nesting_depth(const char *text, size_t length)
+{
+    int depth = 0, deepest = 0;
+    int in_string = 0;
+    for (size_t i = 0; i < length; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = 0;
+            continue;
+        }
+        if (c == '"')
+            in_string = 1;
+        else if (c == '{' || c == '[') {
+            if (++depth > deepest)
+                deepest = depth;
+        } else if (c == '}' || c == ']')
+            depth--;
+    }
+    return deepest;
+}
+
+/* Checks one value against its element: the contract's 422 cases. */
+static int parse_value(const struct element *element, const cJSON *item, double *out,
+                       struct api_error *error)
+{
+    char field[128];
+    snprintf(field, sizeof(field), "values.%s", element->id);
+    if (element->type == ELEMENT_BOOLEAN) {
+        if (!cJSON_IsBool(item)) {
+            api_error_set(error, 422, "invalid_value", field, "%s must be true or false",
+                          element->id);
+            return -1;
+        }
+        *out = cJSON_IsTrue(item) ? 1 : 0;
+        return 0;
+    }
+    if (!cJSON_IsNumber(item)) {
+        api_error_set(error, 422, "invalid_value", field, "%s must be a number", element->id);
+        return -1;
+    }
+    double value = item->valuedouble;
+    if (!isfinite(value)) {
+        api_error_set(error, 422, "invalid_value", field, "%s must be a finite number",
+                      element->id);
+        return -1;
+    }
+    if (element->type == ELEMENT_INTEGER && value != floor(value)) {
+        api_error_set(error, 422, "invalid_value", field, "%s must be a whole number",
+                      element->id);
+        return -1;
+    }
+    if (value < element->min || value > element->max) {
+        api_error_set(error, 422, "out_of_range", field, "%s must be between %.15g and %.15g",
+                      element->id, element->min, element->max);
+        return -1;
+    }
+    *out = value;
+    return 0;
+}
+
+static int parse_values(const struct catalog *catalog, const cJSON *values,
+                        struct submission *out, struct api_error *error)
+{
+    if (!cJSON_IsObject(values)) {
+        api_error_set(error, 400, "invalid_shape", "values",
+                      "values must be an object of element: value");
+        return -1;
+    }
+    int count = cJSON_GetArraySize(values);
+    if (count == 0) {
+        api_error_set(error, 422, "no_values", "values", "values must name at least one element");
+        return -1;
+    }
+    if (count > SUBMISSION_MAX_VALUES) {
+        api_error_set(error, 422, "too_many_values", "values",
+                      "at most %d values per submission", SUBMISSION_MAX_VALUES);
+        return -1;
+    }
+    out->value_count = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, values)
+    {
+        char field[128];
+        snprintf(field, sizeof(field), "values.%.100s", item->string);
+        int element = catalog_find_element(catalog, item->string);
+        if (element < 0) {
+            api_error_set(error, 422, "unknown_element", field, "unknown element \"%.64s\"",
+                          item->string);
+            return -1;
+        }
+        for (size_t i = 0; i < out->value_count; i++) {
+            if (out->values[i].element == element) {
+                api_error_set(error, 422, "duplicate_element", field,
+                              "element \"%.64s\" appears twice", item->string);
+                return -1;
+            }
+        }
+        struct submission_value *value = &out->values[out->value_count];
+        value->element = element;
+        if (parse_value(&catalog->elements[element], item, &value->value, error) != 0)
+            return -1;
+        out->value_count++;
+    }
+    return 0;
+}
+
+static int parse_object(const struct catalog *catalog, const cJSON *root, struct submission *out,
+                        struct api_error *error)
+{
+    if (!cJSON_IsObject(root)) {
+        api_error_set(error, 400, "invalid_shape", "", "the body must be a JSON object");
+        return -1;
+    }
+    const cJSON *item;
+    cJSON_ArrayForEach(item, root)
+    {
+        if (strcmp(item->string, "school") != 0 && strcmp(item->string, "period") != 0 &&
+            strcmp(item->string, "values") != 0) {
+            api_error_set(error, 400, "unknown_field", item->string,
+                          "unknown field \"%.64s\" (expected school, period, values)",
+                          item->string);
+            return -1;
+        }
+    }
+    const cJSON *school = cJSON_GetObjectItemCaseSensitive(root, "school");
+    if (!cJSON_IsString(school)) {
+        api_error_set(error, 400, "invalid_shape", "school", "school must be a string");
+        return -1;
+    }
+    if (!id_is_valid(school->valuestring)) {
+        api_error_set(error, 422, "invalid_id", "school",
+                      "school must be 1-64 letters, digits, '-' or '_'");
+        return -1;
+    }
+    snprintf(out->school, sizeof(out->school), "%s", school->valuestring);
+    const cJSON *period = cJSON_GetObjectItemCaseSensitive(root, "period");
+    if (!cJSON_IsString(period)) {
+        api_error_set(error, 400, "invalid_shape", "period", "period must be a string \"YYYY\"");
+        return -1;
+    }
+    out->period = period_parse(period->valuestring);
+    if (out->period < 0) {
+        api_error_set(error, 422, "invalid_period", "period",
+                      "period must be a year \"YYYY\" between %d and %d", PERIOD_MIN, PERIOD_MAX);
+        return -1;
+    }
+    return parse_values(catalog, cJSON_GetObjectItemCaseSensitive(root, "values"), out, error);
+}
+
+int submission_parse(const struct catalog *catalog, const char *body, size_t length,
+                     struct submission *out, struct api_error *error)
+{
+    if (json_nesting_depth(body, length) > SUBMISSION_MAX_DEPTH) {
+        api_error_set(error, 400, "too_deep", "", "JSON nested deeper than %d levels",
+                      SUBMISSION_MAX_DEPTH);
+        return -1;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(body, length, &end, 0);
+    if (!root) {
+        api_error_set(error, 400, "malformed_json", "", "the body is not valid JSON (near byte %ld)",
+                      end ? (long)(end - body) : 0L);
+        return -1;
+    }
+    /* Only whitespace may follow the document. */
+    for (const char *p = end; p && p < body + length; p++) {
+        if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t') {
+            cJSON_Delete(root);
+            api_error_set(error, 400, "malformed_json", "", "unexpected data after the JSON body");
+            return -1;
+        }
+    }
+    int result = parse_object(catalog, root, out, error);
+    cJSON_Delete(root);
+    return result;
+}
+
+int submission_authorize(const struct catalog *catalog, const struct submission *submission,
+                         const struct school *school, struct api_error *error)
+{
+    for (size_t i = 0; i < submission->value_count; i++) {
+        const struct element *element = &catalog->elements[submission->values[i].element];
+        if (!(element->stages & (1u << school->stage))) {
+            char field[128];
+            snprintf(field, sizeof(field), "values.%s", element->id);
+            api_error_set(error, 403, "element_not_allowed", field,
+                          "a %s unit may not report %s", stage_name(school->stage), element->id);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+char *submission_render(const struct catalog *catalog, const struct submission *submission)
+{
+    cJSON *root = cJSON_CreateObject();
+    char period[8];
+    snprintf(period, sizeof(period), "%04d", submission->period);
+    cJSON_AddStringToObject(root, "school", submission->school);
+    cJSON_AddStringToObject(root, "period", period);
+    cJSON *values = cJSON_AddObjectToObject(root, "values");
+    for (size_t i = 0; i < submission->value_count; i++) {
+        const struct element *element = &catalog->elements[submission->values[i].element];
+        if (element->type == ELEMENT_BOOLEAN)
+            cJSON_AddBoolToObject(values, element->id, submission->values[i].value != 0);
+        else
+            cJSON_AddNumberToObject(values, element->id, submission->values[i].value);
+    }
+    char *printed = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return printed;
+}

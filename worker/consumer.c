@@ -1,0 +1,708 @@
+/* consumer.c -- see consumer.h. */
+#include "consumer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aggregate.h"
+#include "jsonutil.h"
+#include "keys.h"
+#include "log.h"
+#include "snapshot.h"
+#include "submission.h"
+#include "token.h"
+
+#define STATUS_TTL_SECONDS "2592000" /* 30 days */
+
+enum entry_kind { ENTRY_SUBMISSION, ENTRY_REGISTRY, ENTRY_POISON };
+
+struct parsed_entry {
+    const char *id;
+    struct entry_id entry_id;
+    enum entry_kind kind;
+    struct district_state *state;
+    struct submission *submission; /* owned, ENTRY_SUBMISSION only */
+    const char *body;              /* borrowed from the reply */
+    int school;                    /* index in the state's schools */
+    char reason[320];
+};
+
+struct batch {
+    struct parsed_entry *entries;
+    size_t count;
+    struct district_state **touched;
+    size_t touched_count;
+};
+
+int consumer_init(struct consumer *consumer, const struct config *config,
+                  const struct catalog *catalog, volatile const int *running)
+{
+    memset(consumer, 0, sizeof(*consumer));
+    consumer->config = config;
+    consumer->catalog = catalog;
+    consumer->running = running;
+    redis_link_init(&consumer->link, &config->redis);
+    return district_cache_init(&consumer->cache, catalog);
+}
+
+void consumer_free(struct consumer *consumer)
+{
+    redis_link_close(&consumer->link);
+    district_cache_free(&consumer->cache);
+}
+
+/* ---- reading entries ------------------------------------------------------------------------ */
+
+static const char *entry_field(const redisReply *fields, const char *name, size_t *length)
+{
+    for (size_t i = 0; fields && i + 1 < fields->elements; i += 2) {
+        if (fields->element[i]->type == REDIS_REPLY_STRING &&
+            strcmp(fields->element[i]->str, name) == 0) {
+            if (length)
+                *length = fields->element[i + 1]->len;
+            return fields->element[i + 1]->str;
+        }
+    }
+    return NULL;
+}
+
+static void mark_touched(struct batch *batch, struct district_state *state)
+{
+    for (size_t i = 0; i < batch->touched_count; i++)
+        if (batch->touched[i] == state)
+            return;
+    batch->touched[batch->touched_count++] = state;
+}
+
+static void parse_entry(struct consumer *consumer, const redisReply *raw,
+                        struct parsed_entry *entry, struct batch *batch)
+{
+    entry->kind = ENTRY_POISON;
+    entry->school = -1;
+    if (raw->type != REDIS_REPLY_ARRAY || raw->elements != 2 ||
+        raw->element[0]->type != REDIS_REPLY_STRING) {
+        snprintf(entry->reason, sizeof(entry->reason), "malformed stream entry");
+        return;
+    }
+    entry->id = raw->element[0]->str;
+    entry_id_parse(entry->id, &entry->entry_id);
+    const redisReply *fields = raw->element[1];
+    const char *type = entry_field(fields, "type", NULL);
+    const char *district = entry_field(fields, "district", NULL);
+    entry->state = district ? district_cache_get(&consumer->cache, district) : NULL;
+    if (!type || !entry->state) {
+        snprintf(entry->reason, sizeof(entry->reason), "unknown district \"%.64s\"",
+                 district ? district : "");
+        return;
+    }
+    mark_touched(batch, entry->state);
+    if (strcmp(type, "registry") == 0) {
+        entry->kind = ENTRY_REGISTRY;
+        return;
+    }
+    size_t body_length = 0;
+    entry->body = entry_field(fields, "body", &body_length);
+    struct api_error error;
+    entry->submission = malloc(sizeof(struct submission));
+    if (!entry->body || !entry->submission) {
+        snprintf(entry->reason, sizeof(entry->reason), "entry without a body");
+        return;
+    }
+    if (submission_parse(consumer->catalog, entry->body, body_length, entry->submission,
+                         &error) != 0) {
+        snprintf(entry->reason, sizeof(entry->reason), "%s: %s", error.code, error.message);
+        return;
+    }
+    entry->kind = ENTRY_SUBMISSION;
+}
+
+/* Checks a submission against the (now current) registry of its district. */
+static void authorize_entry(struct consumer *consumer, struct parsed_entry *entry)
+{
+    if (entry->kind != ENTRY_SUBMISSION)
+        return;
+    entry->school = district_state_find_school(entry->state, entry->submission->school);
+    if (entry->school < 0) {
+        entry->kind = ENTRY_POISON;
+        snprintf(entry->reason, sizeof(entry->reason), "school \"%s\" is not registered in %s",
+                 entry->submission->school, entry->state->district->id);
+        return;
+    }
+    struct api_error error;
+    if (submission_authorize(consumer->catalog, entry->submission,
+                             &entry->state->schools[entry->school], &error) != 0) {
+        entry->kind = ENTRY_POISON;
+        snprintf(entry->reason, sizeof(entry->reason), "%s: %s", error.code, error.message);
+    }
+}
+
+/* ---- apply ------------------------------------------------------------------------------------ */
+
+struct argument_list {
+    const char **argv;
+    size_t *lengths;
+    char **owned;
+    int count, owned_count, capacity;
+};
+
+static int arguments_push(struct argument_list *list, const char *text, bool copy)
+{
+    if (list->count == list->capacity) {
+        int capacity = list->capacity ? list->capacity * 2 : 64;
+        const char **argv = realloc(list->argv, (size_t)capacity * sizeof(char *));
+        if (argv)
+            list->argv = argv;
+        size_t *lengths = realloc(list->lengths, (size_t)capacity * sizeof(size_t));
+        if (lengths)
+            list->lengths = lengths;
+        char **owned = realloc(list->owned, (size_t)capacity * sizeof(char *));
+        if (owned)
+            list->owned = owned;
+        if (!argv || !lengths || !owned)
+            return -1;
+        list->capacity = capacity;
+    }
+    const char *stored = text;
+    if (copy) {
+        char *duplicate = strdup(text);
+        if (!duplicate)
+            return -1;
+        list->owned[list->owned_count++] = duplicate;
+        stored = duplicate;
+    }
+    list->argv[list->count] = stored;
+    list->lengths[list->count] = strlen(stored);
+    list->count++;
+    return 0;
+}
+
+static void arguments_free(struct argument_list *list)
+{
+    for (int i = 0; i < list->owned_count; i++)
+        free(list->owned[i]);
+    free(list->owned);
+    free(list->argv);
+    free(list->lengths);
+    memset(list, 0, sizeof(*list));
+}
+
+/* Builds the APPLY call for one district: KEYS then ARGV (see scripts.h). With
+ * `with_values` false it only checks (and if needed dumps) the district. */
+static int build_apply(struct consumer *consumer, struct batch *batch,
+                       struct district_state *state, bool with_values,
+                       struct argument_list *keys, struct argument_list *args)
+{
+    const char *district = state->district->id;
+    char key[KEY_MAX], text[64];
+    int failed = 0;
+    keys_district(key, KEY_DISTRICT_STATE, district, 0);
+    failed |= arguments_push(keys, key, true);
+    keys_district(key, KEY_DISTRICT_PERIODS, district, 0);
+    failed |= arguments_push(keys, key, true);
+    keys_district(key, KEY_DISTRICT_REGISTRY, district, 0);
+    failed |= arguments_push(keys, key, true);
+    keys_district(key, KEY_DISTRICT_SCHOOLS, district, 0);
+    failed |= arguments_push(keys, key, true);
+    snprintf(text, sizeof(text), "%lld", state->loaded ? state->cellsver : -1LL);
+    failed |= arguments_push(args, text, true);
+    snprintf(text, sizeof(text), "%lld", state->loaded ? state->registry : -1LL);
+    failed |= arguments_push(args, text, true);
+    snprintf(key, sizeof(key), "edumon:{%s}:cells:", district);
+    failed |= arguments_push(args, key, true);
+    if (!with_values)
+        return failed;
+    /* One group per period present in the batch for this district. */
+    for (size_t i = 0; i < batch->count; i++) {
+        struct parsed_entry *first = &batch->entries[i];
+        if (first->kind != ENTRY_SUBMISSION || first->state != state)
+            continue;
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = batch->entries[j].kind == ENTRY_SUBMISSION && batch->entries[j].state == state &&
+                   batch->entries[j].submission->period == first->submission->period;
+        if (seen)
+            continue;
+        int period = first->submission->period;
+        keys_district(key, KEY_DISTRICT_CELLS, district, period);
+        failed |= arguments_push(keys, key, true);
+        snprintf(text, sizeof(text), "%04d", period);
+        failed |= arguments_push(args, text, true);
+        int count_slot = args->count;
+        failed |= arguments_push(args, "0", true);
+        int triples = 0;
+        for (size_t j = i; j < batch->count; j++) {
+            struct parsed_entry *entry = &batch->entries[j];
+            if (entry->kind != ENTRY_SUBMISSION || entry->state != state ||
+                entry->submission->period != period)
+                continue;
+            for (size_t v = 0; v < entry->submission->value_count; v++) {
+                const struct submission_value *value = &entry->submission->values[v];
+                snprintf(key, sizeof(key), "%s/%s", entry->submission->school,
+                         consumer->catalog->elements[value->element].id);
+                failed |= arguments_push(args, key, true);
+                failed |= arguments_push(args, entry->id, false);
+                snprintf(text, sizeof(text), "%.17g", value->value);
+                failed |= arguments_push(args, text, true);
+                triples++;
+            }
+        }
+        if (!failed) {
+            snprintf(text, sizeof(text), "%d", triples);
+            char *count_text = strdup(text);
+            if (!count_text)
+                return -1;
+            args->owned[args->owned_count++] = count_text;
+            args->argv[count_slot] = count_text;
+            args->lengths[count_slot] = strlen(count_text);
+        }
+    }
+    return failed;
+}
+
+static void append_apply(struct consumer *consumer, struct batch *batch,
+                         struct district_state *state, bool with_values, int *failed)
+{
+    struct argument_list keys = {0}, args = {0};
+    if (build_apply(consumer, batch, state, with_values, &keys, &args) != 0) {
+        *failed = 1;
+    } else {
+        struct argument_list all = {0};
+        for (int i = 0; i < keys.count; i++)
+            *failed |= arguments_push(&all, keys.argv[i], false);
+        for (int i = 0; i < args.count; i++)
+            *failed |= arguments_push(&all, args.argv[i], false);
+        if (!*failed)
+            redis_link_append_script(&consumer->link, SCRIPT_ID_APPLY, keys.count, all.count,
+                                     all.argv, all.lengths);
+        arguments_free(&all);
+    }
+    arguments_free(&keys);
+    arguments_free(&args);
+}
+
+/* Replays the district's accepted cells locally, in batch order (the script applied the same
+ * writes with the same rule, so the copy stays equal to Redis). */
+static size_t replay_locally(struct consumer *consumer, struct batch *batch,
+                             struct district_state *state)
+{
+    size_t changed = 0;
+    for (size_t i = 0; i < batch->count; i++) {
+        struct parsed_entry *entry = &batch->entries[i];
+        if (entry->kind != ENTRY_SUBMISSION || entry->state != state)
+            continue;
+        for (size_t v = 0; v < entry->submission->value_count; v++)
+            changed += district_state_apply(&consumer->cache, state, entry->submission->period,
+                                            entry->school, entry->submission->values[v].element,
+                                            entry->entry_id, entry->submission->values[v].value);
+    }
+    return changed;
+}
+
+/* Handles one APPLY reply {before, after, registry, changed, dump}. */
+static int handle_apply_reply(struct consumer *consumer, struct batch *batch,
+                              struct district_state *state, const redisReply *reply,
+                              bool with_values)
+{
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 5) {
+        log_message(LOG_ERROR, "apply failed for %s: %s", state->district->id,
+                    reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "bad reply");
+        return -1;
+    }
+    long long after = reply->element[1]->integer;
+    long long registry = reply->element[2]->integer;
+    const redisReply *dump = reply->element[4];
+    if (dump->type == REDIS_REPLY_ARRAY && dump->elements > 0)
+        return district_cache_load(&consumer->cache, state, dump, after, registry);
+    if (with_values)
+        replay_locally(consumer, batch, state);
+    state->cellsver = after;
+    return state->loaded ? 0 : -1;
+}
+
+/* Sends APPLY for every touched district in one pipeline and digests the replies. */
+static int apply_round(struct consumer *consumer, struct batch *batch, bool with_values)
+{
+    int failed = 0;
+    for (size_t i = 0; i < batch->touched_count; i++)
+        append_apply(consumer, batch, batch->touched[i], with_values, &failed);
+    int result = failed ? -1 : 0;
+    for (size_t i = 0; i < batch->touched_count; i++) {
+        redisReply *reply = redis_link_reply(&consumer->link);
+        if (!reply)
+            return -1;
+        if (redis_link_is_noscript(reply)) {
+            redis_link_load_scripts(&consumer->link);
+            result = -1;
+        } else if (result == 0 &&
+                   handle_apply_reply(consumer, batch, batch->touched[i], reply, with_values) != 0) {
+            result = -1;
+        }
+        freeReplyObject(reply);
+    }
+    return result;
+}
+
+/* ---- snapshots -------------------------------------------------------------------------------- */
+
+static char *render_values(const struct catalog *catalog, const double *values)
+{
+    cJSON *object = cJSON_CreateObject();
+    for (size_t i = 0; i < catalog->indicator_count; i++) {
+        if (isnan(values[i]))
+            cJSON_AddNullToObject(object, catalog->indicators[i].id);
+        else
+            cJSON_AddNumberToObject(object, catalog->indicators[i].id, values[i]);
+    }
+    char *printed = cJSON_PrintUnformatted(object);
+    cJSON_Delete(object);
+    return printed;
+}
+
+/* Computes every period of the district in ascending order (later periods depend on earlier
+ * ones through change-per-year and cumulative targets) and queues one STORE per period.
+ * Returns the number of STOREs queued, or -1. */
+static int append_district_stores(struct consumer *consumer, struct district_state *state)
+{
+    const struct catalog *catalog = consumer->catalog;
+    struct period_values *history = calloc(state->period_count + 1, sizeof(struct period_values));
+    if (!history)
+        return -1;
+    char updated_at[32];
+    json_format_now(updated_at, sizeof(updated_at));
+    int queued = 0;
+    for (size_t p = 0; p < state->period_count; p++) {
+        struct period_state *slot = &state->periods[p];
+        struct figures figures = {state->schools, state->school_count, catalog->element_count,
+                                  slot->values};
+        struct snapshot_input input = {catalog, state->district, slot->period, &figures, history,
+                                       p};
+        cJSON *document = snapshot_build(&input, slot->indicator_values);
+        history[p] = (struct period_values){slot->period, slot->indicator_values};
+        char *body = json_print(document);
+        char *values = render_values(catalog, slot->indicator_values);
+        cJSON_Delete(document);
+        if (!body || !values) {
+            cJSON_free(body);
+            cJSON_free(values);
+            free(history);
+            return -1;
+        }
+        char digest[TOKEN_HASH_LENGTH + 1], source[32], period[8];
+        char snapshot_key[KEY_MAX], timeline_key[KEY_MAX];
+        token_hash(body, strlen(body), digest);
+        snprintf(source, sizeof(source), "%lld", state->cellsver);
+        snprintf(period, sizeof(period), "%04d", slot->period);
+        keys_district(snapshot_key, KEY_DISTRICT_SNAPSHOT, state->district->id, slot->period);
+        keys_district(timeline_key, KEY_DISTRICT_TIMELINE, state->district->id, slot->period);
+        const char *argv[] = {snapshot_key, timeline_key, source,         digest, body,
+                              updated_at,   values,       state->district->id, period,
+                              CHANNEL_SNAPSHOTS};
+        redis_link_append_script(&consumer->link, SCRIPT_ID_STORE, 2, 10, argv, NULL);
+        cJSON_free(body);
+        cJSON_free(values);
+        queued++;
+    }
+    free(history);
+    return queued;
+}
+
+static int store_round(struct consumer *consumer, struct batch *batch)
+{
+    int queued = 0;
+    for (size_t i = 0; i < batch->touched_count; i++) {
+        int district_queued = append_district_stores(consumer, batch->touched[i]);
+        if (district_queued < 0)
+            return -1;
+        queued += district_queued;
+    }
+    int result = 0;
+    for (int i = 0; i < queued; i++) {
+        redisReply *reply = redis_link_reply(&consumer->link);
+        if (!reply)
+            return -1;
+        if (reply->type != REDIS_REPLY_INTEGER) {
+            log_message(LOG_ERROR, "store failed: %s",
+                        reply->type == REDIS_REPLY_ERROR ? reply->str : "bad reply");
+            if (redis_link_is_noscript(reply))
+                redis_link_load_scripts(&consumer->link);
+            result = -1;
+        } else {
+            consumer->stats.snapshots_stored++;
+        }
+        freeReplyObject(reply);
+    }
+    return result;
+}
+
+/* ---- poison entries ----------------------------------------------------------------------------- */
+
+static long long delivery_count(struct consumer *consumer, const char *id)
+{
+    const char *argv[] = {"XPENDING", KEY_STREAM, STREAM_GROUP, id, id, "1"};
+    redisReply *reply = redis_link_command(&consumer->link, 6, argv, NULL);
+    long long deliveries = 0;
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 &&
+        reply->element[0]->type == REDIS_REPLY_ARRAY && reply->element[0]->elements == 4)
+        deliveries = reply->element[0]->element[3]->integer;
+    if (reply)
+        freeReplyObject(reply);
+    return deliveries;
+}
+
+/* Moves an entry that failed too often to the dead-letter stream, records why, and
+ * acknowledges it (the Redis documentation's dead-letter pattern). Returns 1 when moved. */
+static int dead_letter(struct consumer *consumer, struct parsed_entry *entry)
+{
+    if (!entry->id || delivery_count(consumer, entry->id) < consumer->config->max_deliveries)
+        return 0;
+    char status_key[KEY_MAX], status[400];
+    keys_status(status_key, entry->id);
+    snprintf(status, sizeof(status), "rejected %s", entry->reason);
+    const char *add[] = {"XADD", KEY_DEAD_LETTER, "MAXLEN", "~", "100000", "*", "entry",
+                         entry->id, "reason", entry->reason, "body",
+                         entry->body ? entry->body : ""};
+    const char *set[] = {"SET", status_key, status, "EX", STATUS_TTL_SECONDS};
+    const char *ack[] = {"XACK", KEY_STREAM, STREAM_GROUP, entry->id};
+    redis_link_append(&consumer->link, 12, add, NULL);
+    redis_link_append(&consumer->link, 5, set, NULL);
+    redis_link_append(&consumer->link, 4, ack, NULL);
+    int ok = 1;
+    for (int i = 0; i < 3; i++) {
+        redisReply *reply = redis_link_reply(&consumer->link);
+        if (!reply || reply->type == REDIS_REPLY_ERROR)
+            ok = 0;
+        if (reply)
+            freeReplyObject(reply);
+    }
+    if (ok) {
+        consumer->stats.dead_lettered++;
+        log_message(LOG_WARN, "entry %s moved to the dead-letter stream: %s", entry->id,
+                    entry->reason);
+    }
+    return ok;
+}
+
+/* ---- acknowledge ------------------------------------------------------------------------------- */
+
+static int acknowledge(struct consumer *consumer, struct batch *batch)
+{
+    struct argument_list ack = {0};
+    int failed = arguments_push(&ack, "XACK", false) | arguments_push(&ack, KEY_STREAM, false) |
+                 arguments_push(&ack, STREAM_GROUP, false);
+    int statuses = 0;
+    for (size_t i = 0; i < batch->count; i++) {
+        struct parsed_entry *entry = &batch->entries[i];
+        if (entry->kind == ENTRY_POISON || !entry->id)
+            continue;
+        failed |= arguments_push(&ack, entry->id, false);
+        if (entry->kind != ENTRY_SUBMISSION)
+            continue;
+        char status_key[KEY_MAX];
+        keys_status(status_key, entry->id);
+        const char *set[] = {"SET", status_key, "applied", "EX", STATUS_TTL_SECONDS};
+        redis_link_append(&consumer->link, 5, set, NULL);
+        statuses++;
+    }
+    bool any = ack.count > 3;
+    if (any && !failed)
+        redis_link_append(&consumer->link, ack.count, ack.argv, ack.lengths);
+    arguments_free(&ack);
+    int result = failed ? -1 : 0;
+    for (int i = 0; i < statuses + (any && !failed ? 1 : 0); i++) {
+        redisReply *reply = redis_link_reply(&consumer->link);
+        if (!reply)
+            return -1;
+        if (reply->type == REDIS_REPLY_ERROR)
+            result = -1;
+        freeReplyObject(reply);
+    }
+    return result;
+}
+
+/* ---- one batch -------------------------------------------------------------------------------- */
+
+static bool needs_sync(const struct batch *batch, const struct district_state *state)
+{
+    if (!state->loaded)
+        return true;
+    for (size_t i = 0; i < batch->count; i++) {
+        const struct parsed_entry *entry = &batch->entries[i];
+        if (entry->state == state &&
+            (entry->kind == ENTRY_REGISTRY ||
+             (entry->kind == ENTRY_SUBMISSION &&
+              district_state_find_school(state, entry->submission->school) < 0)))
+            return true;
+    }
+    return false;
+}
+
+static int process_entries(struct consumer *consumer, struct batch *batch)
+{
+    /* 1. Bring the registry of districts we cannot judge up to date (a check-only APPLY). */
+    struct batch sync = *batch;
+    struct district_state *to_sync[batch->touched_count + 1];
+    sync.touched = to_sync;
+    sync.touched_count = 0;
+    for (size_t i = 0; i < batch->touched_count; i++)
+        if (needs_sync(batch, batch->touched[i]))
+            to_sync[sync.touched_count++] = batch->touched[i];
+    if (sync.touched_count > 0 && apply_round(consumer, &sync, false) != 0)
+        return -1;
+    /* 2. Judge every entry against the registry; 3. apply; 4. store; 5. statuses and XACK. */
+    for (size_t i = 0; i < batch->count; i++)
+        authorize_entry(consumer, &batch->entries[i]);
+    if (apply_round(consumer, batch, true) != 0 || store_round(consumer, batch) != 0)
+        return -1;
+    for (size_t i = 0; i < batch->count; i++) {
+        struct parsed_entry *entry = &batch->entries[i];
+        if (entry->kind == ENTRY_POISON)
+            dead_letter(consumer, entry);
+        else if (entry->kind == ENTRY_SUBMISSION)
+            consumer->stats.values_applied += entry->submission->value_count;
+    }
+    return acknowledge(consumer, batch);
+}
+
+static int process_batch(struct consumer *consumer, const redisReply *entries)
+{
+    if (!entries || entries->type != REDIS_REPLY_ARRAY || entries->elements == 0)
+        return 0;
+    struct batch batch = {0};
+    batch.entries = calloc(entries->elements, sizeof(struct parsed_entry));
+    batch.touched = calloc(entries->elements, sizeof(struct district_state *));
+    int result = -1;
+    if (batch.entries && batch.touched) {
+        batch.count = entries->elements;
+        for (size_t i = 0; i < entries->elements; i++)
+            parse_entry(consumer, entries->element[i], &batch.entries[i], &batch);
+        result = process_entries(consumer, &batch);
+    }
+    if (result == 0) {
+        consumer->stats.batches++;
+        consumer->stats.entries += batch.count;
+        log_message(LOG_DEBUG, "batch of %zu entries over %zu districts", batch.count,
+                    batch.touched_count);
+    }
+    for (size_t i = 0; i < batch.count; i++)
+        free(batch.entries[i].submission);
+    free(batch.entries);
+    free(batch.touched);
+    return result;
+}
+
+/* ---- the loop ----------------------------------------------------------------------------------- */
+
+static int ensure_group(struct consumer *consumer)
+{
+    const char *argv[] = {"XGROUP", "CREATE", KEY_STREAM, STREAM_GROUP, "0", "MKSTREAM"};
+    redisReply *reply = redis_link_command(&consumer->link, 6, argv, NULL);
+    if (!reply)
+        return -1;
+    int result = reply->type != REDIS_REPLY_ERROR || strncmp(reply->str, "BUSYGROUP", 9) == 0
+                     ? 0
+                     : -1;
+    freeReplyObject(reply);
+    return result;
+}
+
+/* Takes over entries idle longer than claim_idle_ms (left by dead consumers, or our own poison
+ * entries waiting for another attempt) and processes them. */
+static int claim_abandoned(struct consumer *consumer)
+{
+    char idle[32], count[16], start[48] = "0-0";
+    snprintf(idle, sizeof(idle), "%d", consumer->config->claim_idle_ms);
+    snprintf(count, sizeof(count), "%d", consumer->config->batch_size);
+    consumer->last_claim_ms = json_now_ms();
+    for (int round = 0; round < 100 && *consumer->running; round++) {
+        const char *argv[] = {"XAUTOCLAIM", KEY_STREAM, STREAM_GROUP, consumer->config->consumer,
+                              idle,         start,      "COUNT",      count};
+        redisReply *reply = redis_link_command(&consumer->link, 8, argv, NULL);
+        if (!reply)
+            return -1;
+        int result = 0;
+        if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2) {
+            snprintf(start, sizeof(start), "%s", reply->element[0]->str);
+            if (reply->element[1]->elements > 0)
+                log_message(LOG_INFO, "claimed %zu abandoned entries",
+                            reply->element[1]->elements);
+            result = process_batch(consumer, reply->element[1]);
+        } else {
+            result = -1;
+        }
+        freeReplyObject(reply);
+        if (result != 0 || strcmp(start, "0-0") == 0)
+            return result;
+    }
+    return 0;
+}
+
+static redisReply *read_batch(struct consumer *consumer)
+{
+    char count[16];
+    snprintf(count, sizeof(count), "%d", consumer->config->batch_size);
+    /* After a (re)connect, our own pending entries first ("0"), then new ones (">"). */
+    const char *from = consumer->own_pending_done ? ">" : consumer->pending_cursor;
+    const char *argv[] = {"XREADGROUP", "GROUP", STREAM_GROUP, consumer->config->consumer,
+                          "COUNT",      count,   "BLOCK",      "1000",
+                          "STREAMS",    KEY_STREAM, from};
+    redisReply *reply = redis_link_command(&consumer->link, 11, argv, NULL);
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        if (reply) {
+            log_message(LOG_WARN, "XREADGROUP: %s", reply->str);
+            if (strncmp(reply->str, "NOGROUP", 7) == 0)
+                ensure_group(consumer);
+            freeReplyObject(reply);
+        }
+        return NULL;
+    }
+    return reply;
+}
+
+static const redisReply *stream_entries(const redisReply *reply)
+{
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0)
+        return NULL;
+    const redisReply *stream = reply->element[0];
+    return stream->type == REDIS_REPLY_ARRAY && stream->elements == 2 ? stream->element[1] : NULL;
+}
+
+void consumer_run(struct consumer *consumer)
+{
+    while (*consumer->running) {
+        if (!consumer->link.context) {
+            consumer->own_pending_done = 0;
+            snprintf(consumer->pending_cursor, sizeof(consumer->pending_cursor), "0");
+            if (redis_link_ensure(&consumer->link, consumer->running) != 0)
+                break;
+            if (ensure_group(consumer) != 0)
+                continue;
+        }
+        if (json_now_ms() - consumer->last_claim_ms > consumer->config->claim_idle_ms / 2) {
+            claim_abandoned(consumer);
+            continue;
+        }
+        redisReply *reply = read_batch(consumer);
+        if (!reply)
+            continue;
+        const redisReply *entries = stream_entries(reply);
+        size_t count = entries ? entries->elements : 0;
+        int result = process_batch(consumer, entries);
+        if (result == 0 && !consumer->own_pending_done) {
+            /* Page through our own pending list; entries that stay pending (poison ones
+             * waiting for another attempt) are passed over and left to XAUTOCLAIM. */
+            if (count == 0)
+                consumer->own_pending_done = 1;
+            else
+                snprintf(consumer->pending_cursor, sizeof(consumer->pending_cursor), "%s",
+                         entries->element[count - 1]->element[0]->str);
+        }
+        freeReplyObject(reply);
+        if (result != 0) {
+            /* Leave the batch pending and start again from our own pending list. */
+            consumer->own_pending_done = 0;
+            snprintf(consumer->pending_cursor, sizeof(consumer->pending_cursor), "0");
+        }
+    }
+}

@@ -1,0 +1,42 @@
+/* consumer.h -- the worker's consumer-group loop over the submission stream.
+ *
+ * One batch at a time: read (own pending entries first after every (re)connect, then new
+ * ones), validate each entry again against the catalog and registry, apply the valid ones with
+ * the APPLY script (last-writer-wins per cell), recompute the touched districts' snapshots and
+ * store them with the STORE script, record each entry's status, and only then XACK. A crash
+ * anywhere before the XACK leaves the entries pending; applying them again changes nothing, so
+ * delivery is at-least-once and the effect exactly-once. Entries left by dead consumers are
+ * taken over with XAUTOCLAIM; an entry that keeps failing is moved to the dead-letter stream
+ * after max_deliveries attempts instead of blocking the group. */
+#ifndef EDUMON_WORKER_CONSUMER_H
+#define EDUMON_WORKER_CONSUMER_H
+
+#include "catalog.h"
+#include "config.h"
+#include "district_cache.h"
+#include "redis_link.h"
+
+struct consumer_stats {
+    unsigned long long batches, entries, values_applied, snapshots_stored, dead_lettered;
+};
+
+struct consumer {
+    const struct config *config;
+    const struct catalog *catalog;
+    struct redis_link link;
+    struct district_cache cache;
+    volatile const int *running;
+    int own_pending_done;
+    char pending_cursor[48]; /* where re-reading our own pending entries has got to */
+    long long last_claim_ms;
+    struct consumer_stats stats;
+};
+
+int consumer_init(struct consumer *consumer, const struct config *config,
+                  const struct catalog *catalog, volatile const int *running);
+void consumer_free(struct consumer *consumer);
+
+/* Runs until *running becomes 0; finishes (and acknowledges) the batch in hand first. */
+void consumer_run(struct consumer *consumer);
+
+#endif

@@ -1,0 +1,86 @@
+/* scripts.h -- the worker's Lua scripts. Each runs atomically inside Redis, which is what
+ * makes several workers safe: last-writer-wins is decided where the data is, and a snapshot
+ * is stored only if nothing newer was stored first. All keys of one call share the district
+ * hash tag, so each call stays within one Cluster slot. */
+#ifndef EDUMON_WORKER_SCRIPTS_H
+#define EDUMON_WORKER_SCRIPTS_H
+
+/* APPLY: last-writer-wins per (school, period, element), ordered by stream id.
+ *   KEYS[1] state hash (field cellsver)   KEYS[2] periods zset   KEYS[3] registry version
+ *   KEYS[4] schools hash                  KEYS[5..] cells hash of each period in ARGV
+ *   ARGV[1] the caller's cached cellsver   ARGV[2] the caller's cached registry version
+ *   ARGV[3] key prefix "edumon:{d}:cells:" ARGV[4..]: groups "period n field id value …"
+ * A cell is written only when the entry's id is greater than the stored one, so replaying an
+ * entry changes nothing. cellsver counts effective changes. Returns
+ *   {cellsver_before, cellsver_after, registry_version, changed, dump}
+ * where dump is empty when the caller's cache is current (its versions match), and otherwise
+ * {schools…, periods…, cells of each period…} so the caller can rebuild its cache. */
+#define SCRIPT_APPLY                                                                              \
+    "local function newer(a, b)\n"                                                                \
+    "  local am, as = string.match(a, '^(%d+)-(%d+)')\n"                                           \
+    "  local bm, bs = string.match(b, '^(%d+)-(%d+)')\n"                                           \
+    "  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)\n"                  \
+    "  return am > bm or (am == bm and as > bs)\n"                                                 \
+    "end\n"                                                                                        \
+    "local before = tonumber(redis.call('HGET', KEYS[1], 'cellsver') or '0')\n"                   \
+    "local changed = 0\n"                                                                          \
+    "local i = 4\n"                                                                                \
+    "local k = 5\n"                                                                                \
+    "while i <= #ARGV do\n"                                                                        \
+    "  local period, n = ARGV[i], tonumber(ARGV[i + 1])\n"                                         \
+    "  local cells = KEYS[k]\n"                                                                    \
+    "  i = i + 2\n"                                                                                \
+    "  k = k + 1\n"                                                                                \
+    "  redis.call('ZADD', KEYS[2], tonumber(period), period)\n"                                    \
+    "  for j = 1, n do\n"                                                                          \
+    "    local field, id, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]\n"                             \
+    "    i = i + 3\n"                                                                              \
+    "    local old = redis.call('HGET', cells, field)\n"                                           \
+    "    if not old or newer(id, string.match(old, '^(%S+)')) then\n"                              \
+    "      redis.call('HSET', cells, field, id .. ' ' .. value)\n"                                 \
+    "      changed = changed + 1\n"                                                                \
+    "    end\n"                                                                                    \
+    "  end\n"                                                                                      \
+    "end\n"                                                                                        \
+    "local after = before\n"                                                                       \
+    "if changed > 0 then after = redis.call('HINCRBY', KEYS[1], 'cellsver', 1) end\n"              \
+    "local registry = tonumber(redis.call('GET', KEYS[3]) or '0')\n"                               \
+    "local dump = {}\n"                                                                            \
+    "if tostring(before) ~= ARGV[1] or tostring(registry) ~= ARGV[2] then\n"                       \
+    "  local periods = redis.call('ZRANGE', KEYS[2], 0, -1)\n"                                     \
+    "  dump = {redis.call('HGETALL', KEYS[4]), periods}\n"                                         \
+    "  for _, p in ipairs(periods) do\n"                                                           \
+    "    table.insert(dump, redis.call('HGETALL', ARGV[3] .. p))\n"                                \
+    "  end\n"                                                                                      \
+    "end\n"                                                                                        \
+    "return {before, after, registry, changed, dump}\n"
+
+/* STORE: keep a period's snapshot if nothing newer is stored, bumping its version only when
+ * the content changed.
+ *   KEYS[1] snapshot hash   KEYS[2] timeline list
+ *   ARGV[1] source (the district cellsver the snapshot was computed from)
+ *   ARGV[2] content digest  ARGV[3] body without version/updated_at (a JSON object)
+ *   ARGV[4] updated_at      ARGV[5] values JSON   ARGV[6] district   ARGV[7] period
+ *   ARGV[8] the channel to publish on
+ * Returns the stored version (unchanged when skipped). */
+#define SCRIPT_STORE                                                                              \
+    "local stored = redis.call('HMGET', KEYS[1], 'source', 'digest', 'version')\n"                 \
+    "local source = tonumber(ARGV[1])\n"                                                           \
+    "local version = tonumber(stored[3] or '0')\n"                                                 \
+    "if stored[1] and tonumber(stored[1]) >= source then return version end\n"                     \
+    "if stored[2] == ARGV[2] then\n"                                                               \
+    "  redis.call('HSET', KEYS[1], 'source', ARGV[1])\n"                                           \
+    "  return version\n"                                                                           \
+    "end\n"                                                                                        \
+    "version = redis.call('HINCRBY', KEYS[1], 'version', 1)\n"                                     \
+    "local body = string.sub(ARGV[3], 1, -2) .. ',\"version\":' .. version ..\n"                   \
+    "  ',\"updated_at\":\"' .. ARGV[4] .. '\"}'\n"                                                 \
+    "redis.call('HSET', KEYS[1], 'source', ARGV[1], 'digest', ARGV[2], 'json', body,\n"           \
+    "  'values', ARGV[5], 'updated_at', ARGV[4])\n"                                                \
+    "redis.call('RPUSH', KEYS[2], '{\"version\":' .. version .. ',\"updated_at\":\"' ..\n"         \
+    "  ARGV[4] .. '\",\"values\":' .. ARGV[5] .. '}')\n"                                           \
+    "redis.call('LTRIM', KEYS[2], -1000, -1)\n"                                                    \
+    "redis.call('PUBLISH', ARGV[8], ARGV[6] .. ' ' .. ARGV[7] .. ' ' .. version)\n"                \
+    "return version\n"
+
+#endif
