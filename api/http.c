@@ -68,7 +68,7 @@ bool http_query(struct evhttp_request *request, const char *name, char *out, siz
     const char *value = evhttp_find_header(&parameters, name);
     bool found = value && strlen(value) < size;
     if (found)
-        strcpy(out, value);
+        memcpy(out, value, strlen(value) + 1);
     evhttp_clear_headers(&parameters);
     return found;
 }

@@ -18,7 +18,7 @@
 #include "server.h"
 
 #define REDIS_TIMEOUT_MS 1000
-#define DRAIN_GRACE_MS 1500
+#define DRAIN_GRACE_MS   1500
 
 static struct evhttp_bound_socket *listener;
 
@@ -44,7 +44,7 @@ static void on_stop_signal(evutil_socket_t signal_number, short events, void *ar
         listener = NULL;
     }
     snapshots_shutdown(server);
-    struct timeval grace = {DRAIN_GRACE_MS / 1000, (DRAIN_GRACE_MS % 1000) * 1000};
+    struct timeval grace = {DRAIN_GRACE_MS / 1000, (DRAIN_GRACE_MS % 1000) * 1000L};
     event_base_once(server->base, -1, EV_TIMEOUT, on_drain_done, server, &grace);
 }
 
@@ -60,10 +60,9 @@ static int start_http(struct server *server)
     /* libevent refuses far larger bodies itself; up to 4x the limit we read the body and
      * answer with our own JSON 413. */
     evhttp_set_max_body_size(server->http, (ev_ssize_t)config->max_body_bytes * 4);
-    evhttp_set_allowed_methods(server->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-                                                 EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-                                                 EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
-                                                 EVHTTP_REQ_OPTIONS);
+    evhttp_set_allowed_methods(server->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                                 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                                 EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
     listener = evhttp_bind_socket_with_handle(server->http, config->listen_host,
                                               (ev_uint16_t)config->listen_port);
     if (!listener) {

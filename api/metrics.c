@@ -7,14 +7,14 @@
 #include <string.h>
 
 static const char *const route_names[ROUTE_COUNT] = {
-    "submit", "submission_status", "catalog", "snapshot", "history",
-    "admin",  "health",            "metrics", "static",   "other"};
+    "submit", "submission_status", "catalog", "snapshot", "history", "admin",
+    "health", "metrics",           "static",  "other"};
 
-static const int status_codes[METRICS_STATUS_SLOTS] = {
-    200, 201, 202, 304, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503, 0, -1};
+static const int status_codes[METRICS_STATUS_SLOTS] = {200, 201, 202, 304, 400, 401, 403, 404, 405,
+                                                       409, 413, 415, 422, 429, 500, 503, 0,   -1};
 
-static const double bucket_bounds[METRICS_BUCKETS] = {
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30};
+static const double bucket_bounds[METRICS_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                      0.05,   0.1,   0.25,   1,     5,    30};
 
 const char *metrics_route_name(enum route_id route)
 {
@@ -53,8 +53,8 @@ static void text_append(struct text *text, const char *format, ...)
     for (;;) {
         va_list args;
         va_start(args, format);
-        int written = vsnprintf(text->data + text->length, text->capacity - text->length, format,
-                                args);
+        int written =
+            vsnprintf(text->data + text->length, text->capacity - text->length, format, args);
         va_end(args);
         if (written < 0) {
             text->failed = 1;
@@ -99,9 +99,9 @@ char *metrics_render(const struct metrics *metrics, const char *extra)
         if (!metrics->latency_count[r])
             continue;
         for (int b = 0; b < METRICS_BUCKETS; b++)
-            text_append(&text,
-                        "edumon_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-                        route_names[r], bucket_bounds[b], metrics->latency_buckets[r][b]);
+            text_append(
+                &text, "edumon_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                route_names[r], bucket_bounds[b], metrics->latency_buckets[r][b]);
         text_append(&text,
                     "edumon_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
                     "edumon_http_request_duration_seconds_sum{route=\"%s\"} %.9f\n"

@@ -22,7 +22,7 @@ enum route_id {
 };
 
 #define METRICS_STATUS_SLOTS 18
-#define METRICS_BUCKETS 12
+#define METRICS_BUCKETS      12
 
 struct metrics {
     unsigned long long requests[ROUTE_COUNT][METRICS_STATUS_SLOTS];

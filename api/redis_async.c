@@ -73,7 +73,7 @@ int redis_async_command(struct redis_async *redis, redis_callback callback, void
     call->callback = callback;
     call->privdata = privdata;
     call->timer = evtimer_new(redis->base, on_call_timeout, call);
-    struct timeval deadline = {redis->timeout_ms / 1000, (redis->timeout_ms % 1000) * 1000};
+    struct timeval deadline = {redis->timeout_ms / 1000, (redis->timeout_ms % 1000) * 1000L};
     if (!call->timer ||
         redisAsyncCommandArgv(redis->context, on_reply, call, argc, argv, lengths) != REDIS_OK) {
         if (call->timer)
@@ -98,12 +98,12 @@ static void on_time(redisReply *reply, void *privdata)
     struct redis_async *redis = privdata;
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
         return;
-    long long redis_ms = atoll(reply->element[0]->str) * 1000 + atoll(reply->element[1]->str) / 1000;
+    long long redis_ms =
+        atoll(reply->element[0]->str) * 1000 + atoll(reply->element[1]->str) / 1000;
     redis->clock_offset_ms = redis_ms - json_now_ms();
 }
 
-static void on_subscription_message(redisAsyncContext *context, void *reply_pointer,
-                                    void *privdata)
+static void on_subscription_message(redisAsyncContext *context, void *reply_pointer, void *privdata)
 {
     (void)context;
     struct redis_async *redis = privdata;
@@ -111,8 +111,7 @@ static void on_subscription_message(redisAsyncContext *context, void *reply_poin
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
         return;
     if (strcmp(reply->element[0]->str, "message") == 0)
-        redis->on_message(reply->element[1]->str, reply->element[2]->str,
-                          redis->message_privdata);
+        redis->on_message(reply->element[1]->str, reply->element[2]->str, redis->message_privdata);
 }
 
 static void on_connect(const redisAsyncContext *context, int status)
@@ -196,7 +195,7 @@ static void schedule_reconnect(struct redis_async *redis)
 {
     if (!redis->reconnect_timer)
         return;
-    struct timeval pause = {redis->backoff_ms / 1000, (redis->backoff_ms % 1000) * 1000};
+    struct timeval pause = {redis->backoff_ms / 1000, (redis->backoff_ms % 1000) * 1000L};
     evtimer_add(redis->reconnect_timer, &pause);
     redis->backoff_ms = redis->backoff_ms * 2 > 5000 ? 5000 : redis->backoff_ms * 2;
 }

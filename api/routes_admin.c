@@ -187,15 +187,16 @@ void routes_schools_post(struct server *server, struct evhttp_request *request)
         on_registered(NULL, context);
         return;
     }
-    const char *argv[] = {KEY_SCHOOLS, KEY_TOKENS,        district_schools, registry,
-                          state,       KEY_STREAM,        school.id,        with_hash,
+    const char *argv[] = {KEY_SCHOOLS,  KEY_TOKENS,        district_schools, registry,
+                          state,        KEY_STREAM,        school.id,        with_hash,
                           without_hash, school.token_hash, school.district};
     script_call(&server->redis, API_SCRIPT_REGISTER, 6, 11, argv, NULL, on_registered, context);
     cJSON_free(with_hash);
     cJSON_free(without_hash);
 }
 
-/* ---- POST /v1/schools/{id}/token ----------------------------------------------------------------- */
+/* ---- POST /v1/schools/{id}/token
+ * ----------------------------------------------------------------- */
 
 static void on_rotated(redisReply *reply, void *privdata)
 {
@@ -215,8 +216,7 @@ static void on_rotated(redisReply *reply, void *privdata)
     free(context);
 }
 
-void routes_token_rotate(struct server *server, struct evhttp_request *request,
-                         const char *school)
+void routes_token_rotate(struct server *server, struct evhttp_request *request, const char *school)
 {
     if (!require_admin(server, request))
         return;
@@ -235,7 +235,8 @@ void routes_token_rotate(struct server *server, struct evhttp_request *request,
     script_call(&server->redis, API_SCRIPT_ROTATE, 2, 4, argv, NULL, on_rotated, context);
 }
 
-/* ---- GET /v1/districts/{id}/schools --------------------------------------------------------------- */
+/* ---- GET /v1/districts/{id}/schools
+ * --------------------------------------------------------------- */
 
 static int compare_school_items(const void *left, const void *right)
 {
@@ -258,8 +259,8 @@ static void on_school_list(redisReply *reply, void *privdata)
     cJSON **items = calloc(count + 1, sizeof(cJSON *));
     size_t kept = 0;
     for (size_t i = 0; items && i < count; i++) {
-        cJSON *item = cJSON_ParseWithLength(reply->element[2 * i + 1]->str,
-                                            reply->element[2 * i + 1]->len);
+        cJSON *item =
+            cJSON_ParseWithLength(reply->element[2 * i + 1]->str, reply->element[2 * i + 1]->len);
         if (item && string_field(item, "id"))
             items[kept++] = item;
         else

@@ -58,10 +58,11 @@ static void render_redis_figures(const struct server *server, const redisReply *
                                  size_t size)
 {
     out[0] = '\0';
-    append_line(out, size,
-                "# HELP edumon_redis_reconnects_total Connections (re)established to Redis.\n"
-                "# TYPE edumon_redis_reconnects_total counter\nedumon_redis_reconnects_total %lld\n",
-                (long long)server->redis.reconnects);
+    append_line(
+        out, size,
+        "# HELP edumon_redis_reconnects_total Connections (re)established to Redis.\n"
+        "# TYPE edumon_redis_reconnects_total counter\nedumon_redis_reconnects_total %lld\n",
+        (long long)server->redis.reconnects);
     append_line(out, size,
                 "# HELP edumon_redis_timeouts_total Redis commands that got no answer in time.\n"
                 "# TYPE edumon_redis_timeouts_total counter\nedumon_redis_timeouts_total %lld\n",
@@ -148,20 +149,20 @@ void routes_metrics(struct server *server, struct evhttp_request *request)
     redis_async_command(&server->redis, on_metrics, context, 1, exec, NULL);
 }
 
-/* ---- static files ----------------------------------------------------------------------------- */
+/* ---- static files -----------------------------------------------------------------------------
+ */
 
 static const char *content_type(const char *path)
 {
-    static const char *const types[][2] = {
-        {".html", "text/html; charset=utf-8"},
-        {".js", "text/javascript; charset=utf-8"},
-        {".mjs", "text/javascript; charset=utf-8"},
-        {".css", "text/css; charset=utf-8"},
-        {".svg", "image/svg+xml"},
-        {".png", "image/png"},
-        {".ico", "image/x-icon"},
-        {".json", "application/json; charset=utf-8"},
-        {".webmanifest", "application/manifest+json"}};
+    static const char *const types[][2] = {{".html", "text/html; charset=utf-8"},
+                                           {".js", "text/javascript; charset=utf-8"},
+                                           {".mjs", "text/javascript; charset=utf-8"},
+                                           {".css", "text/css; charset=utf-8"},
+                                           {".svg", "image/svg+xml"},
+                                           {".png", "image/png"},
+                                           {".ico", "image/x-icon"},
+                                           {".json", "application/json; charset=utf-8"},
+                                           {".webmanifest", "application/manifest+json"}};
     const char *dot = strrchr(path, '.');
     for (size_t i = 0; dot && i < sizeof(types) / sizeof(*types); i++)
         if (strcmp(dot, types[i][0]) == 0)

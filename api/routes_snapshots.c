@@ -98,8 +98,8 @@ static void park(struct waiter *waiter)
 static char *render_empty_snapshot(const struct server *server, int district, int period)
 {
     struct figures figures = {NULL, 0, server->catalog->element_count, NULL};
-    struct snapshot_input input = {server->catalog, &server->catalog->districts[district], period,
-                                   &figures, NULL, 0};
+    struct snapshot_input input = {
+        server->catalog, &server->catalog->districts[district], period, &figures, NULL, 0};
     double *values = malloc(server->catalog->indicator_count * sizeof(double));
     if (!values)
         return NULL;
@@ -149,8 +149,7 @@ static void on_snapshot(redisReply *reply, void *privdata)
     snprintf(etag, sizeof(etag), "\"%04d-%s\"", waiter->period,
              version->type == REDIS_REPLY_STRING ? version->str : "0");
     bool unchanged = waiter->if_none_match[0] && strcmp(waiter->if_none_match, etag) == 0;
-    if (unchanged && waiter->wait_seconds > 0 && !waiter->expired &&
-        !waiter->server->draining) {
+    if (unchanged && waiter->wait_seconds > 0 && !waiter->expired && !waiter->server->draining) {
         park(waiter);
         return;
     }
@@ -286,7 +285,8 @@ void snapshots_shutdown(struct server *server)
     }
 }
 
-/* ---- GET /v1/districts/{id}/history?indicator=X ----------------------------------------------- */
+/* ---- GET /v1/districts/{id}/history?indicator=X -----------------------------------------------
+ */
 
 struct history_context {
     struct server *server;
@@ -339,10 +339,12 @@ static void on_history(redisReply *reply, void *privdata)
             fields->element[1]->type != REDIS_REPLY_STRING)
             continue;
         cJSON *item = cJSON_CreateObject();
-        cJSON_AddStringToObject(item, "period", cJSON_GetArrayItem(context->periods, (int)i)->valuestring);
+        cJSON_AddStringToObject(item, "period",
+                                cJSON_GetArrayItem(context->periods, (int)i)->valuestring);
         add_value(item, fields->element[0]->str, indicator->id);
         cJSON_AddNumberToObject(item, "version", atof(fields->element[1]->str));
-        cJSON_AddStringToObject(item, "updated_at", fields->element[2]->str ? fields->element[2]->str : "");
+        cJSON_AddStringToObject(item, "updated_at",
+                                fields->element[2]->str ? fields->element[2]->str : "");
         cJSON_AddItemToArray(periods, item);
     }
     cJSON *timeline = cJSON_AddArrayToObject(root, "timeline");

@@ -171,9 +171,9 @@ static void on_records(redisReply *reply, void *privdata)
         return;
     }
     const redisReply *owner = reply->element[0], *target = reply->element[1];
-    bool owner_known = context->admin ||
-                       (owner->type == REDIS_REPLY_STRING &&
-                        school_from_json(owner->str, owner->len, &context->owner) == 0);
+    bool owner_known =
+        context->admin || (owner->type == REDIS_REPLY_STRING &&
+                           school_from_json(owner->str, owner->len, &context->owner) == 0);
     if (!owner_known) {
         reply_error(context, 401, "unauthorized", "Authorization", "unknown token");
         return;
@@ -322,7 +322,8 @@ void routes_submissions_post(struct server *server, struct evhttp_request *reque
     redis_async_command(&server->redis, on_token, context, 3, argv, NULL);
 }
 
-/* ---- GET /v1/submissions/{id} ------------------------------------------------------------------ */
+/* ---- GET /v1/submissions/{id} ------------------------------------------------------------------
+ */
 
 struct status_context {
     struct server *server;

@@ -29,10 +29,10 @@ static const char *sha_of(enum api_script script)
     if (!script_sha[script][0]) {
         unsigned char sum[EVP_MAX_MD_SIZE];
         unsigned int length = 0;
-        EVP_Digest(script_bodies[script], strlen(script_bodies[script]), sum, &length,
-                   EVP_sha1(), NULL);
+        EVP_Digest(script_bodies[script], strlen(script_bodies[script]), sum, &length, EVP_sha1(),
+                   NULL);
         for (unsigned int i = 0; i < length && i < 20; i++)
-            snprintf(script_sha[script] + 2 * i, 3, "%02x", sum[i]);
+            snprintf(script_sha[script] + 2 * (size_t)i, 3, "%02x", sum[i]);
     }
     return script_sha[script];
 }
@@ -85,8 +85,7 @@ static void send_attempt(struct script_context *context)
 }
 
 void script_call(struct redis_async *redis, enum api_script script, int key_count, int argc,
-                 const char **argv, const size_t *lengths, redis_callback callback,
-                 void *privdata)
+                 const char **argv, const size_t *lengths, redis_callback callback, void *privdata)
 {
     struct script_context *context = calloc(1, sizeof(*context));
     int total = argc + 3;

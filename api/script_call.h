@@ -10,7 +10,6 @@ enum api_script { API_SCRIPT_SUBMIT, API_SCRIPT_REGISTER, API_SCRIPT_ROTATE, API
 
 /* argv holds the keys followed by the arguments; they are copied. */
 void script_call(struct redis_async *redis, enum api_script script, int key_count, int argc,
-                 const char **argv, const size_t *lengths, redis_callback callback,
-                 void *privdata);
+                 const char **argv, const size_t *lengths, redis_callback callback, void *privdata);
 
 #endif

@@ -13,9 +13,9 @@
  *   ARGV[4] "1" when an Idempotency-Key was given  ARGV[5] body digest
  *   ARGV[6..] the stream entry's field/value pairs
  * Returns {"ok", id} | {"expired"} | {"token"} | {"repeat", id, digest}. */
-#define SCRIPT_SUBMIT                                                                             \
+#define SCRIPT_SUBMIT                                                                              \
     "local t = redis.call('TIME')\n"                                                               \
-    "if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[1]) then\n"     \
+    "if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[1]) then\n"      \
     "  return {'expired'}\n"                                                                       \
     "end\n"                                                                                        \
     "if ARGV[2] ~= '' and redis.call('HGET', KEYS[2], ARGV[2]) ~= ARGV[3] then\n"                  \
@@ -40,7 +40,7 @@
  *   ARGV[1] school id  ARGV[2] record with token hash  ARGV[3] record without
  *   ARGV[4] token hash  ARGV[5] district
  * Returns "ok" or "exists". */
-#define SCRIPT_REGISTER                                                                           \
+#define SCRIPT_REGISTER                                                                            \
     "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'exists' end\n"                   \
     "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"                                              \
     "redis.call('HSET', KEYS[2], ARGV[4], ARGV[1])\n"                                              \
@@ -55,7 +55,7 @@
  *   ARGV[1] school id  ARGV[2] new token hash
  * The old hash is removed in the same step, so the old token stops working at once.
  * Returns "ok" or "missing". */
-#define SCRIPT_ROTATE                                                                             \
+#define SCRIPT_ROTATE                                                                              \
     "local record = redis.call('HGET', KEYS[1], ARGV[1])\n"                                        \
     "if not record then return 'missing' end\n"                                                    \
     "local school = cjson.decode(record)\n"                                                        \

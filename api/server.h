@@ -70,8 +70,7 @@ bool http_check_read(const struct server *server, struct evhttp_request *request
 void route_request(struct evhttp_request *request, void *server);
 
 void routes_submissions_post(struct server *server, struct evhttp_request *request);
-void routes_submission_get(struct server *server, struct evhttp_request *request,
-                           const char *id);
+void routes_submission_get(struct server *server, struct evhttp_request *request, const char *id);
 void routes_districts_list(struct server *server, struct evhttp_request *request);
 void routes_district_get(struct server *server, struct evhttp_request *request, int district);
 void routes_elements(struct server *server, struct evhttp_request *request);
@@ -80,8 +79,7 @@ void routes_snapshot_get(struct server *server, struct evhttp_request *request, 
 void routes_history_get(struct server *server, struct evhttp_request *request, int district);
 void routes_schools_post(struct server *server, struct evhttp_request *request);
 void routes_schools_list(struct server *server, struct evhttp_request *request, int district);
-void routes_token_rotate(struct server *server, struct evhttp_request *request,
-                         const char *school);
+void routes_token_rotate(struct server *server, struct evhttp_request *request, const char *school);
 void routes_healthz(struct server *server, struct evhttp_request *request);
 void routes_readyz(struct server *server, struct evhttp_request *request);
 void routes_metrics(struct server *server, struct evhttp_request *request);
@@ -103,8 +101,6 @@ typedef void (*token_callback)(struct server *server, const char *school_id, boo
                                void *privdata);
 void tokens_lookup(struct server *server, const char *token, token_callback callback,
                    void *privdata);
-
-
 
 /* ---- requests waiting on Redis (http.c) ----
  * A client may hang up while its request waits for Redis; libevent then frees the request.

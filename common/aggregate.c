@@ -66,8 +66,8 @@ static void count_reporting(const struct catalog *catalog, const struct indicato
     for (size_t s = 0; s < figures->school_count; s++) {
         bool expected = false, complete = true;
         for (int i = 0; i < 4; i++) {
-            if (elements[i] < 0 || !school_counts(catalog, indicator, &figures->schools[s],
-                                                   elements[i]))
+            if (elements[i] < 0 ||
+                !school_counts(catalog, indicator, &figures->schools[s], elements[i]))
                 continue;
             expected = true;
             if (isnan(*figures_at(figures, s, (size_t)elements[i])))
@@ -155,8 +155,8 @@ static void aggregate_latest(const struct indicator *indicator, const struct fig
     }
 }
 
-bool aggregate_weighted_cv(const double *x, const double *w, size_t count, double *cv,
-                           double *mean, double *deviation)
+bool aggregate_weighted_cv(const double *x, const double *w, size_t count, double *cv, double *mean,
+                           double *deviation)
 {
     double weight_sum = 0, weighted = 0;
     for (size_t i = 0; i < count; i++) {

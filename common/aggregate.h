@@ -51,7 +51,7 @@ void aggregate_indicator(const struct catalog *catalog, const struct indicator *
 /* Pupil-weighted coefficient of variation, population form (balanced-development method):
  *   mean = Σwx/Σw, sd = √(Σw(x−mean)²/Σw), cv = sd/mean.
  * Returns false when Σw or the mean is 0 (no answer rather than a NaN). */
-bool aggregate_weighted_cv(const double *x, const double *w, size_t count, double *cv,
-                           double *mean, double *deviation);
+bool aggregate_weighted_cv(const double *x, const double *w, size_t count, double *cv, double *mean,
+                           double *deviation);
 
 #endif

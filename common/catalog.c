@@ -100,8 +100,8 @@ static int parse_name(const char *text, const char *const *names, int count)
 
 /* ---- file reading and hashing --------------------------------------------------------- */
 
-static cJSON *load_json_file(struct load_context *context, const char *directory,
-                             const char *name, bool optional)
+static cJSON *load_json_file(struct load_context *context, const char *directory, const char *name,
+                             bool optional)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", directory, name);
@@ -131,8 +131,8 @@ static cJSON *load_json_file(struct load_context *context, const char *directory
 
 /* ---- field helpers --------------------------------------------------------------------- */
 
-static const char *get_string(struct load_context *context, const cJSON *object,
-                              const char *path, const char *name, bool required)
+static const char *get_string(struct load_context *context, const cJSON *object, const char *path,
+                              const char *name, bool required)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, name);
     if (!item) {
@@ -191,8 +191,8 @@ static int parse_stage_list(struct load_context *context, const cJSON *list, con
     return 0;
 }
 
-static int parse_ownership_list(struct load_context *context, const cJSON *list,
-                                const char *path, unsigned *mask)
+static int parse_ownership_list(struct load_context *context, const cJSON *list, const char *path,
+                                unsigned *mask)
 {
     if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0)
         return fail(context, "%s: must be a non-empty array of ownerships", path);
@@ -232,8 +232,9 @@ static int build_order(struct load_context *context, const char **ids, size_t co
     qsort(order, count, sizeof(int), compare_by_id);
     for (size_t i = 1; i < count; i++) {
         if (strcmp(ids[order[i]], ids[order[i - 1]]) == 0) {
+            fail(context, "duplicate %s id \"%s\"", what, ids[order[i]]);
             free(order);
-            return fail(context, "duplicate %s id \"%s\"", what, ids[order[i]]);
+            return -1;
         }
     }
     *order_out = order;
@@ -324,8 +325,8 @@ static int load_element(struct load_context *context, const cJSON *item, const c
     const char *reporter = get_string(context, item, path, "reporter", false);
     if (reporter && strcmp(reporter, "office") != 0 && strcmp(reporter, "school") != 0)
         return fail(context, "%s.reporter: must be school or office", path);
-    element->office = reporter ? strcmp(reporter, "office") == 0
-                               : element->stages == (1u << STAGE_OFFICE);
+    element->office =
+        reporter ? strcmp(reporter, "office") == 0 : element->stages == (1u << STAGE_OFFICE);
     const cJSON *typical = cJSON_GetObjectItemCaseSensitive(item, "typical");
     if (typical) {
         if (!cJSON_IsArray(typical) || cJSON_GetArraySize(typical) != 2 ||
@@ -389,8 +390,8 @@ static int resolve_element(struct load_context *context, const cJSON *item, cons
     return 0;
 }
 
-static int load_indicator_filter(struct load_context *context, const cJSON *item,
-                                 const char *path, struct indicator *indicator)
+static int load_indicator_filter(struct load_context *context, const cJSON *item, const char *path,
+                                 struct indicator *indicator)
 {
     indicator->stage_filter = (1u << STAGE_COUNT) - 1;
     indicator->ownership_filter = (1u << OWNERSHIP_COUNT) - 1;
@@ -532,9 +533,9 @@ static int load_milestones(struct load_context *context, const cJSON *item, cons
         return fail(context, "%s.milestones: must be an array", path);
     size_t count = (size_t)cJSON_GetArraySize(list);
     struct milestone *milestones = calloc(count ? count : 1, sizeof(struct milestone));
-    struct milestone **grown = realloc(context->catalog->milestones,
-                                       (context->catalog->milestone_array_count + 1) *
-                                           sizeof(struct milestone *));
+    struct milestone **grown =
+        realloc(context->catalog->milestones,
+                (context->catalog->milestone_array_count + 1) * sizeof(struct milestone *));
     if (!milestones || !grown) {
         free(milestones);
         if (grown)
@@ -551,14 +552,13 @@ static int load_milestones(struct load_context *context, const cJSON *item, cons
         snprintf(milestone_path, sizeof(milestone_path), "%s.milestones[%zu]", path, index);
         if (!cJSON_IsObject(milestone))
             return fail(context, "%s: must be {\"year\", \"value\"}", milestone_path);
-        if (get_year(context, milestone, milestone_path, "year", true,
-                     &milestones[index].year) != 0 ||
+        if (get_year(context, milestone, milestone_path, "year", true, &milestones[index].year) !=
+                0 ||
             get_number(context, milestone, milestone_path, "value", true,
                        &milestones[index].value) != 0)
             return -1;
         if (index > 0 && milestones[index].year <= milestones[index - 1].year)
-            return fail(context, "%s.year: milestones must be in ascending years",
-                        milestone_path);
+            return fail(context, "%s.year: milestones must be in ascending years", milestone_path);
         index++;
     }
     target->milestones = milestones;
@@ -566,8 +566,8 @@ static int load_milestones(struct load_context *context, const cJSON *item, cons
     return 0;
 }
 
-static int load_target_values(struct load_context *context, const cJSON *item,
-                              const char *path, struct target *target)
+static int load_target_values(struct load_context *context, const cJSON *item, const char *path,
+                              struct target *target)
 {
     if (target->op == TARGET_BETWEEN) {
         if (get_number(context, item, path, "min", true, &target->min) != 0 ||
@@ -597,8 +597,8 @@ static int load_target(struct load_context *context, const cJSON *item, const ch
         return -1;
     int op_index = parse_name(op, target_op_names, 6);
     if (op_index < 0)
-        return fail(context, "%s.op: \"%s\" is not one of >=, <=, =, between, delta>=, delta<=",
-                    path, op);
+        return fail(context,
+                    "%s.op: \"%s\" is not one of >=, <=, =, between, delta>=, delta<=", path, op);
     target->op = (enum target_op)op_index;
     if (load_target_values(context, item, path, target) != 0 ||
         get_year(context, item, path, "year", true, &target->year) != 0)
@@ -609,10 +609,9 @@ static int load_target(struct load_context *context, const cJSON *item, const ch
         snprintf(baseline_path, sizeof(baseline_path), "%s.baseline", path);
         if (!cJSON_IsObject(baseline))
             return fail(context, "%s: must be {\"year\", \"value\"}", baseline_path);
-        if (get_year(context, baseline, baseline_path, "year", true, &target->baseline_year) !=
-                0 ||
-            get_number(context, baseline, baseline_path, "value", true,
-                       &target->baseline_value) != 0)
+        if (get_year(context, baseline, baseline_path, "year", true, &target->baseline_year) != 0 ||
+            get_number(context, baseline, baseline_path, "value", true, &target->baseline_value) !=
+                0)
             return -1;
         if (target->baseline_year >= target->year)
             return fail(context, "%s.year: the baseline must come before the deadline",
@@ -658,8 +657,8 @@ static int load_district_targets(struct load_context *context, const cJSON *root
     return 0;
 }
 
-static int load_district(struct load_context *context, const cJSON *root,
-                         struct district *district, size_t district_index)
+static int load_district(struct load_context *context, const cJSON *root, struct district *district,
+                         size_t district_index)
 {
     const char *file = context->file;
     district->definition = root;
@@ -768,7 +767,7 @@ static int load_districts(struct load_context *context, const char *directory)
 
 /* ---- pre-rendered read bodies ------------------------------------------------------------- */
 
-static const char *const district_summary_fields[] = {"id",   "name",        "name_en",
+static const char *const district_summary_fields[] = {"id",       "name",        "name_en",
                                                       "province", "province_en", "plan"};
 
 static char *render_districts_body(const struct catalog *catalog)
@@ -778,8 +777,8 @@ static char *render_districts_body(const struct catalog *catalog)
     for (size_t i = 0; i < catalog->district_count; i++) {
         cJSON *summary = cJSON_CreateObject();
         for (size_t f = 0; f < sizeof(district_summary_fields) / sizeof(char *); f++) {
-            const cJSON *field = cJSON_GetObjectItemCaseSensitive(
-                catalog->districts[i].definition, district_summary_fields[f]);
+            const cJSON *field = cJSON_GetObjectItemCaseSensitive(catalog->districts[i].definition,
+                                                                  district_summary_fields[f]);
             if (field)
                 cJSON_AddItemToObject(summary, district_summary_fields[f],
                                       cJSON_Duplicate(field, true));
@@ -866,7 +865,7 @@ struct catalog *catalog_load(const char *directory, char *error, size_t error_si
     EVP_DigestFinal_ex(digest, sum, &sum_length);
     EVP_MD_CTX_free(digest);
     for (unsigned int i = 0; i < sum_length && i < 32; i++)
-        snprintf(catalog->public.hash + 2 * i, 3, "%02x", sum[i]);
+        snprintf(catalog->public.hash + 2 * (size_t)i, 3, "%02x", sum[i]);
     if (result != 0) {
         catalog_free(&catalog->public);
         return NULL;

@@ -44,7 +44,7 @@ int config_parse_redis_url(const char *url, struct redis_address *out)
     if (strncmp(url, "unix://", 7) == 0) {
         if (strlen(url + 7) == 0 || strlen(url + 7) >= sizeof(out->unix_path))
             return -1;
-        strcpy(out->unix_path, url + 7);
+        snprintf(out->unix_path, sizeof(out->unix_path), "%s", url + 7);
         return 0;
     }
     if (strncmp(url, "redis://", 8) != 0)
@@ -138,7 +138,6 @@ static void print_usage(enum config_role role, const char *program)
     printf("  --help            this text\n");
 }
 
-
 static const char *lookup(int argc, char **argv, const char *flag, const char *env)
 {
     const char *value = env ? getenv(env) : NULL;
@@ -160,13 +159,13 @@ static bool parse_int(const char *text, int low, int high, int *out)
 }
 
 static const char *const known_flags[] = {
-    "--redis",         "--catalog",  "--log-level", "--listen",   "--web",
-    "--max-body",      "--max-connections", "--rate-limit", "--consumer", "--batch",
-    "--max-deliveries", "--claim-idle"};
+    "--redis",    "--catalog",  "--log-level",       "--listen",
+    "--web",      "--max-body", "--max-connections", "--rate-limit",
+    "--consumer", "--batch",    "--max-deliveries",  "--claim-idle"};
 
 static int check_flags(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         bool known = false;
         for (size_t k = 0; k < sizeof(known_flags) / sizeof(*known_flags); k++)
             known = known || strcmp(argv[i], known_flags[k]) == 0;
@@ -175,13 +174,12 @@ static int check_flags(int argc, char **argv)
                     known ? "missing value for" : "unknown option", argv[i]);
             return -1;
         }
-        i++;
     }
     return 0;
 }
 
-static bool load_int(int argc, char **argv, const char *flag, const char *env, int low,
-                     int high, int *out)
+static bool load_int(int argc, char **argv, const char *flag, const char *env, int low, int high,
+                     int *out)
 {
     const char *text = lookup(argc, argv, flag, env);
     if (!text)
@@ -193,8 +191,7 @@ static bool load_int(int argc, char **argv, const char *flag, const char *env, i
     return false;
 }
 
-enum config_result config_load(struct config *config, enum config_role role, int argc,
-                               char **argv)
+enum config_result config_load(struct config *config, enum config_role role, int argc, char **argv)
 {
     memset(config, 0, sizeof(*config));
     config->role = role;
@@ -210,16 +207,17 @@ enum config_result config_load(struct config *config, enum config_role role, int
     snprintf(config->redis_url, sizeof(config->redis_url), "%s",
              redis ? redis : "redis://127.0.0.1:6379/0");
     if (config_parse_redis_url(config->redis_url, &config->redis) != 0) {
-        fprintf(stderr, "%s: invalid EDUMON_REDIS_URL / --redis '%s': expected "
-                        "redis://[:password@]host:port[/db] or unix:///path\n",
+        fprintf(stderr,
+                "%s: invalid EDUMON_REDIS_URL / --redis '%s': expected "
+                "redis://[:password@]host:port[/db] or unix:///path\n",
                 argv[0], config->redis_url);
         return CONFIG_EXIT_FAILURE;
     }
     const char *listen = lookup(argc, argv, "--listen", "EDUMON_LISTEN");
     if (config_parse_listen(listen ? listen : "127.0.0.1:8080", config->listen_host,
                             sizeof(config->listen_host), &config->listen_port) != 0) {
-        fprintf(stderr, "%s: invalid EDUMON_LISTEN / --listen '%s': expected host:port\n",
-                argv[0], listen);
+        fprintf(stderr, "%s: invalid EDUMON_LISTEN / --listen '%s': expected host:port\n", argv[0],
+                listen);
         return CONFIG_EXIT_FAILURE;
     }
     const char *catalog = lookup(argc, argv, "--catalog", "EDUMON_CATALOG");
@@ -248,8 +246,9 @@ enum config_result config_load(struct config *config, enum config_role role, int
     const char *log_level = lookup(argc, argv, "--log-level", "EDUMON_LOG_LEVEL");
     config->log_level = log_level ? log_level_parse(log_level) : LOG_INFO;
     if (config->log_level < 0) {
-        fprintf(stderr, "%s: invalid EDUMON_LOG_LEVEL / --log-level '%s': expected debug, info, "
-                        "warn or error\n",
+        fprintf(stderr,
+                "%s: invalid EDUMON_LOG_LEVEL / --log-level '%s': expected debug, info, "
+                "warn or error\n",
                 argv[0], log_level);
         return CONFIG_EXIT_FAILURE;
     }

@@ -42,8 +42,7 @@ enum config_result { CONFIG_OK, CONFIG_EXIT_SUCCESS, CONFIG_EXIT_FAILURE };
 /* Fills `config` from the environment and argv. On --help prints usage and returns
  * CONFIG_EXIT_SUCCESS; on invalid input prints one line to stderr and returns
  * CONFIG_EXIT_FAILURE. */
-enum config_result config_load(struct config *config, enum config_role role, int argc,
-                               char **argv);
+enum config_result config_load(struct config *config, enum config_role role, int argc, char **argv);
 
 /* Parses redis://[:password@]host:port[/db] or unix:///path. Returns 0, or -1. */
 int config_parse_redis_url(const char *url, struct redis_address *out);

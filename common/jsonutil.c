@@ -18,19 +18,19 @@ size_t json_escape(const char *text, char *out, size_t capacity)
         size_t chunk_length;
         switch (*p) {
         case '"':
-            memcpy(chunk, "\\\"", 2), chunk_length = 2;
+            chunk[0] = '\\', chunk[1] = '"', chunk_length = 2;
             break;
         case '\\':
-            memcpy(chunk, "\\\\", 2), chunk_length = 2;
+            chunk[0] = '\\', chunk[1] = '\\', chunk_length = 2;
             break;
         case '\n':
-            memcpy(chunk, "\\n", 2), chunk_length = 2;
+            chunk[0] = '\\', chunk[1] = 'n', chunk_length = 2;
             break;
         case '\r':
-            memcpy(chunk, "\\r", 2), chunk_length = 2;
+            chunk[0] = '\\', chunk[1] = 'r', chunk_length = 2;
             break;
         case '\t':
-            memcpy(chunk, "\\t", 2), chunk_length = 2;
+            chunk[0] = '\\', chunk[1] = 't', chunk_length = 2;
             break;
         default:
             if (*p < 0x20) {

@@ -25,13 +25,13 @@
 
 #include <stddef.h>
 
-#define KEY_STREAM "edumon:submissions"
-#define KEY_DEAD_LETTER "edumon:dead"
-#define KEY_SCHOOLS "edumon:schools"
-#define KEY_TOKENS "edumon:tokens"
-#define STREAM_GROUP "edumon-workers"
+#define KEY_STREAM        "edumon:submissions"
+#define KEY_DEAD_LETTER   "edumon:dead"
+#define KEY_SCHOOLS       "edumon:schools"
+#define KEY_TOKENS        "edumon:tokens"
+#define STREAM_GROUP      "edumon-workers"
 #define CHANNEL_SNAPSHOTS "edumon:snapshots"
-#define KEY_MAX 192
+#define KEY_MAX           192
 
 /* Per-district keys. `period` is ignored by the kinds without one. */
 enum district_key {

@@ -38,10 +38,10 @@ static void log_emit(enum log_level level, const char *message, const char *fiel
     char escaped[1024];
     json_escape(message, escaped, sizeof(escaped));
     char line[2048];
-    int length = snprintf(line, sizeof(line),
-                          "{\"time\":\"%s\",\"level\":\"%s\",\"process\":\"%s\",\"msg\":\"%s\"%s%s}\n",
-                          time_text, level_names[level], log_role, escaped,
-                          fields && *fields ? "," : "", fields ? fields : "");
+    int length = snprintf(
+        line, sizeof(line),
+        "{\"time\":\"%s\",\"level\":\"%s\",\"process\":\"%s\",\"msg\":\"%s\"%s%s}\n", time_text,
+        level_names[level], log_role, escaped, fields && *fields ? "," : "", fields ? fields : "");
     if (length < 0)
         return;
     if ((size_t)length >= sizeof(line)) {

@@ -5,8 +5,8 @@
 
 #include <cjson/cJSON.h>
 
-static const char *const stage_names[STAGE_COUNT] = {
-    "kindergarten", "primary", "junior", "senior", "vocational", "special", "office"};
+static const char *const stage_names[STAGE_COUNT] = {"kindergarten", "primary", "junior", "senior",
+                                                     "vocational",   "special", "office"};
 static const char *const ownership_names[OWNERSHIP_COUNT] = {"public", "private"};
 
 int stage_parse(const char *name)
@@ -90,7 +90,7 @@ static int copy_string_field(const cJSON *object, const char *name, char *out, s
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, name);
     if (!cJSON_IsString(item) || strlen(item->valuestring) >= capacity)
         return -1;
-    strcpy(out, item->valuestring);
+    memcpy(out, item->valuestring, strlen(item->valuestring) + 1);
     return 0;
 }
 

@@ -21,7 +21,7 @@ enum stage {
 
 enum ownership { OWNERSHIP_PUBLIC, OWNERSHIP_PRIVATE, OWNERSHIP_COUNT };
 
-#define SCHOOL_ID_MAX 64
+#define SCHOOL_ID_MAX   64
 #define SCHOOL_NAME_MAX 200 /* bytes of UTF-8 */
 
 struct school {

@@ -72,8 +72,7 @@ static int parse_value(const struct element *element, const cJSON *item, double 
         return -1;
     }
     if (element->type == ELEMENT_INTEGER && value != floor(value)) {
-        api_error_set(error, 422, "invalid_value", field, "%s must be a whole number",
-                      element->id);
+        api_error_set(error, 422, "invalid_value", field, "%s must be a whole number", element->id);
         return -1;
     }
     if (value < element->min || value > element->max) {
@@ -85,8 +84,8 @@ static int parse_value(const struct element *element, const cJSON *item, double 
     return 0;
 }
 
-static int parse_values(const struct catalog *catalog, const cJSON *values,
-                        struct submission *out, struct api_error *error)
+static int parse_values(const struct catalog *catalog, const cJSON *values, struct submission *out,
+                        struct api_error *error)
 {
     if (!cJSON_IsObject(values)) {
         api_error_set(error, 400, "invalid_shape", "values",
@@ -99,8 +98,8 @@ static int parse_values(const struct catalog *catalog, const cJSON *values,
         return -1;
     }
     if (count > SUBMISSION_MAX_VALUES) {
-        api_error_set(error, 422, "too_many_values", "values",
-                      "at most %d values per submission", SUBMISSION_MAX_VALUES);
+        api_error_set(error, 422, "too_many_values", "values", "at most %d values per submission",
+                      SUBMISSION_MAX_VALUES);
         return -1;
     }
     out->value_count = 0;
@@ -185,8 +184,8 @@ int submission_parse(const struct catalog *catalog, const char *body, size_t len
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(body, length, &end, 0);
     if (!root) {
-        api_error_set(error, 400, "malformed_json", "", "the body is not valid JSON (near byte %ld)",
-                      end ? (long)(end - body) : 0L);
+        api_error_set(error, 400, "malformed_json", "",
+                      "the body is not valid JSON (near byte %ld)", end ? (long)(end - body) : 0L);
         return -1;
     }
     /* Only whitespace may follow the document. */
@@ -210,8 +209,8 @@ int submission_authorize(const struct catalog *catalog, const struct submission 
         if (!(element->stages & (1u << school->stage))) {
             char field[128];
             snprintf(field, sizeof(field), "values.%s", element->id);
-            api_error_set(error, 403, "element_not_allowed", field,
-                          "a %s unit may not report %s", stage_name(school->stage), element->id);
+            api_error_set(error, 403, "element_not_allowed", field, "a %s unit may not report %s",
+                          stage_name(school->stage), element->id);
             return -1;
         }
     }

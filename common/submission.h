@@ -14,7 +14,7 @@
 #include "school.h"
 
 #define SUBMISSION_MAX_VALUES 512
-#define SUBMISSION_MAX_DEPTH 8
+#define SUBMISSION_MAX_DEPTH  8
 
 /* An error that reaches a client: status, code, message and the field at fault. */
 struct api_error {

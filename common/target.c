@@ -74,7 +74,7 @@ static bool expected_value(const struct target *target, const struct target_cont
             double share = (double)(context->period - years[i - 1]) / (years[i] - years[i - 1]);
             *expected = values[i - 1] + share * (values[i] - values[i - 1]);
             bool from_milestone = target->milestone_count > 0;
-            *rule = from_milestone           ? "milestone_line"
+            *rule = from_milestone         ? "milestone_line"
                     : target->has_baseline ? "straight_line_from_baseline"
                     : target->cumulative   ? "straight_line_from_plan_start"
                                            : "straight_line_from_first_period";

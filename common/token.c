@@ -39,8 +39,8 @@ void token_hash(const char *data, size_t length, char *out)
     EVP_Digest(data, length, sum, &sum_length, EVP_sha256(), NULL);
     static const char hex[] = "0123456789abcdef";
     for (unsigned int i = 0; i < sum_length && i < 32; i++) {
-        out[2 * i] = hex[sum[i] >> 4];
-        out[2 * i + 1] = hex[sum[i] & 15];
+        out[2 * (size_t)i] = hex[sum[i] >> 4];
+        out[2 * (size_t)i + 1] = hex[sum[i] & 15];
     }
     out[TOKEN_HASH_LENGTH] = '\0';
 }

@@ -110,8 +110,8 @@ static void parse_entry(struct consumer *consumer, const redisReply *raw,
         snprintf(entry->reason, sizeof(entry->reason), "entry without a body");
         return;
     }
-    if (submission_parse(consumer->catalog, entry->body, body_length, entry->submission,
-                         &error) != 0) {
+    if (submission_parse(consumer->catalog, entry->body, body_length, entry->submission, &error) !=
+        0) {
         snprintf(entry->reason, sizeof(entry->reason), "%s: %s", error.code, error.message);
         return;
     }
@@ -138,7 +138,8 @@ static void authorize_entry(struct consumer *consumer, struct parsed_entry *entr
     }
 }
 
-/* ---- apply ------------------------------------------------------------------------------------ */
+/* ---- apply ------------------------------------------------------------------------------------
+ */
 
 struct argument_list {
     const char **argv;
@@ -190,9 +191,8 @@ static void arguments_free(struct argument_list *list)
 
 /* Builds the APPLY call for one district: KEYS then ARGV (see scripts.h). With
  * `with_values` false it only checks (and if needed dumps) the district. */
-static int build_apply(struct consumer *consumer, struct batch *batch,
-                       struct district_state *state, bool with_values,
-                       struct argument_list *keys, struct argument_list *args)
+static int build_apply(struct consumer *consumer, struct batch *batch, struct district_state *state,
+                       bool with_values, struct argument_list *keys, struct argument_list *args)
 {
     const char *district = state->district->id;
     char key[KEY_MAX], text[64];
@@ -335,8 +335,8 @@ static int apply_round(struct consumer *consumer, struct batch *batch, bool with
         if (redis_link_is_noscript(reply)) {
             redis_link_load_scripts(&consumer->link);
             result = -1;
-        } else if (result == 0 &&
-                   handle_apply_reply(consumer, batch, batch->touched[i], reply, with_values) != 0) {
+        } else if (result == 0 && handle_apply_reply(consumer, batch, batch->touched[i], reply,
+                                                     with_values) != 0) {
             result = -1;
         }
         freeReplyObject(reply);
@@ -344,7 +344,8 @@ static int apply_round(struct consumer *consumer, struct batch *batch, bool with
     return result;
 }
 
-/* ---- snapshots -------------------------------------------------------------------------------- */
+/* ---- snapshots --------------------------------------------------------------------------------
+ */
 
 static char *render_values(const struct catalog *catalog, const double *values)
 {
@@ -376,8 +377,8 @@ static int append_district_stores(struct consumer *consumer, struct district_sta
         struct period_state *slot = &state->periods[p];
         struct figures figures = {state->schools, state->school_count, catalog->element_count,
                                   slot->values};
-        struct snapshot_input input = {catalog, state->district, slot->period, &figures, history,
-                                       p};
+        struct snapshot_input input = {catalog,  state->district, slot->period,
+                                       &figures, history,         p};
         cJSON *document = snapshot_build(&input, slot->indicator_values);
         history[p] = (struct period_values){slot->period, slot->indicator_values};
         char *body = json_print(document);
@@ -396,9 +397,9 @@ static int append_district_stores(struct consumer *consumer, struct district_sta
         snprintf(period, sizeof(period), "%04d", slot->period);
         keys_district(snapshot_key, KEY_DISTRICT_SNAPSHOT, state->district->id, slot->period);
         keys_district(timeline_key, KEY_DISTRICT_TIMELINE, state->district->id, slot->period);
-        const char *argv[] = {snapshot_key, timeline_key, source,         digest, body,
-                              updated_at,   values,       state->district->id, period,
-                              CHANNEL_SNAPSHOTS};
+        const char *argv[] = {snapshot_key, timeline_key,     source, digest,
+                              body,         updated_at,       values, state->district->id,
+                              period,       CHANNEL_SNAPSHOTS};
         redis_link_append_script(&consumer->link, SCRIPT_ID_STORE, 2, 10, argv, NULL);
         cJSON_free(body);
         cJSON_free(values);
@@ -436,7 +437,8 @@ static int store_round(struct consumer *consumer, struct batch *batch)
     return result;
 }
 
-/* ---- poison entries ----------------------------------------------------------------------------- */
+/* ---- poison entries -----------------------------------------------------------------------------
+ */
 
 static long long delivery_count(struct consumer *consumer, const char *id)
 {
@@ -460,9 +462,10 @@ static int dead_letter(struct consumer *consumer, struct parsed_entry *entry)
     char status_key[KEY_MAX], status[400];
     keys_status(status_key, entry->id);
     snprintf(status, sizeof(status), "rejected %s", entry->reason);
-    const char *add[] = {"XADD", KEY_DEAD_LETTER, "MAXLEN", "~", "100000", "*", "entry",
-                         entry->id, "reason", entry->reason, "body",
-                         entry->body ? entry->body : ""};
+    const char *add[] = {"XADD",        KEY_DEAD_LETTER, "MAXLEN",
+                         "~",           "100000",        "*",
+                         "entry",       entry->id,       "reason",
+                         entry->reason, "body",          entry->body ? entry->body : ""};
     const char *set[] = {"SET", status_key, status, "EX", STATUS_TTL_SECONDS};
     const char *ack[] = {"XACK", KEY_STREAM, STREAM_GROUP, entry->id};
     redis_link_append(&consumer->link, 12, add, NULL);
@@ -484,7 +487,8 @@ static int dead_letter(struct consumer *consumer, struct parsed_entry *entry)
     return ok;
 }
 
-/* ---- acknowledge ------------------------------------------------------------------------------- */
+/* ---- acknowledge -------------------------------------------------------------------------------
+ */
 
 static int acknowledge(struct consumer *consumer, struct batch *batch)
 {
@@ -521,7 +525,8 @@ static int acknowledge(struct consumer *consumer, struct batch *batch)
     return result;
 }
 
-/* ---- one batch -------------------------------------------------------------------------------- */
+/* ---- one batch --------------------------------------------------------------------------------
+ */
 
 static bool needs_sync(const struct batch *batch, const struct district_state *state)
 {
@@ -592,7 +597,8 @@ static int process_batch(struct consumer *consumer, const redisReply *entries)
     return result;
 }
 
-/* ---- the loop ----------------------------------------------------------------------------------- */
+/* ---- the loop -----------------------------------------------------------------------------------
+ */
 
 static int ensure_group(struct consumer *consumer)
 {
@@ -600,9 +606,8 @@ static int ensure_group(struct consumer *consumer)
     redisReply *reply = redis_link_command(&consumer->link, 6, argv, NULL);
     if (!reply)
         return -1;
-    int result = reply->type != REDIS_REPLY_ERROR || strncmp(reply->str, "BUSYGROUP", 9) == 0
-                     ? 0
-                     : -1;
+    int result =
+        reply->type != REDIS_REPLY_ERROR || strncmp(reply->str, "BUSYGROUP", 9) == 0 ? 0 : -1;
     freeReplyObject(reply);
     return result;
 }
@@ -625,8 +630,7 @@ static int claim_abandoned(struct consumer *consumer)
         if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2) {
             snprintf(start, sizeof(start), "%s", reply->element[0]->str);
             if (reply->element[1]->elements > 0)
-                log_message(LOG_INFO, "claimed %zu abandoned entries",
-                            reply->element[1]->elements);
+                log_message(LOG_INFO, "claimed %zu abandoned entries", reply->element[1]->elements);
             result = process_batch(consumer, reply->element[1]);
         } else {
             result = -1;
@@ -644,8 +648,8 @@ static redisReply *read_batch(struct consumer *consumer)
     snprintf(count, sizeof(count), "%d", consumer->config->batch_size);
     /* After a (re)connect, our own pending entries first ("0"), then new ones (">"). */
     const char *from = consumer->own_pending_done ? ">" : consumer->pending_cursor;
-    const char *argv[] = {"XREADGROUP", "GROUP", STREAM_GROUP, consumer->config->consumer,
-                          "COUNT",      count,   "BLOCK",      "1000",
+    const char *argv[] = {"XREADGROUP", "GROUP",    STREAM_GROUP, consumer->config->consumer,
+                          "COUNT",      count,      "BLOCK",      "1000",
                           "STREAMS",    KEY_STREAM, from};
     redisReply *reply = redis_link_command(&consumer->link, 11, argv, NULL);
     if (!reply || reply->type == REDIS_REPLY_ERROR) {

@@ -81,7 +81,7 @@ static int compare_schools(const void *left, const void *right)
 
 int district_state_find_school(const struct district_state *state, const char *school)
 {
-    struct school key;
+    struct school key = {0};
     snprintf(key.id, sizeof(key.id), "%s", school);
     const struct school *found =
         state->school_count

@@ -23,9 +23,9 @@ struct entry_id {
 
 struct period_state {
     int period;
-    double *values;              /* school × element, NAN = not reported */
-    struct entry_id *ids;        /* the entry each cell came from */
-    double *indicator_values;    /* last computed, indicator_count */
+    double *values;           /* school × element, NAN = not reported */
+    struct entry_id *ids;     /* the entry each cell came from */
+    double *indicator_values; /* last computed, indicator_count */
 };
 
 struct district_state {

@@ -44,11 +44,11 @@ int main(int argc, char **argv)
         return EXIT_FAILURE;
     }
     log_message(LOG_INFO, "worker %s started: catalog %.12s (%zu districts, %zu indicators)",
-                config.consumer, catalog->hash, catalog->district_count,
-                catalog->indicator_count);
+                config.consumer, catalog->hash, catalog->district_count, catalog->indicator_count);
     consumer_run(&consumer);
-    log_message(LOG_INFO, "worker %s stopped: %llu batches, %llu entries, %llu values applied, "
-                          "%llu snapshots stored, %llu dead-lettered",
+    log_message(LOG_INFO,
+                "worker %s stopped: %llu batches, %llu entries, %llu values applied, "
+                "%llu snapshots stored, %llu dead-lettered",
                 config.consumer, consumer.stats.batches, consumer.stats.entries,
                 consumer.stats.values_applied, consumer.stats.snapshots_stored,
                 consumer.stats.dead_lettered);

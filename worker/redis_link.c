@@ -56,10 +56,9 @@ static int connect_once(struct redis_link *link)
 {
     struct timeval timeout = {5, 0};
     const struct redis_address *address = link->address;
-    redisContext *context =
-        address->unix_path[0]
-            ? redisConnectUnixWithTimeout(address->unix_path, timeout)
-            : redisConnectWithTimeout(address->host, address->port, timeout);
+    redisContext *context = address->unix_path[0]
+                                ? redisConnectUnixWithTimeout(address->unix_path, timeout)
+                                : redisConnectWithTimeout(address->host, address->port, timeout);
     if (!context || context->err) {
         log_message(LOG_WARN, "cannot connect to Redis: %s",
                     context ? context->errstr : "out of memory");
@@ -69,8 +68,7 @@ static int connect_once(struct redis_link *link)
     }
     redisSetTimeout(context, timeout);
     link->context = context;
-    if (address->password[0] &&
-        !reply_ok(redisCommand(context, "AUTH %s", address->password))) {
+    if (address->password[0] && !reply_ok(redisCommand(context, "AUTH %s", address->password))) {
         log_message(LOG_ERROR, "Redis refused the password");
         redis_link_close(link);
         return -1;
@@ -118,8 +116,7 @@ redisReply *redis_link_command(struct redis_link *link, int argc, const char **a
     return check_io(link, redisCommandArgv(link->context, argc, argv, lengths));
 }
 
-void redis_link_append(struct redis_link *link, int argc, const char **argv,
-                       const size_t *lengths)
+void redis_link_append(struct redis_link *link, int argc, const char **argv, const size_t *lengths)
 {
     if (link->context)
         redisAppendCommandArgv(link->context, argc, argv, lengths);

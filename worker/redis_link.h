@@ -38,8 +38,7 @@ redisReply *redis_link_command(struct redis_link *link, int argc, const char **a
                                const size_t *lengths);
 
 /* Queues a command for a pipeline; redis_link_reply() reads the replies in order. */
-void redis_link_append(struct redis_link *link, int argc, const char **argv,
-                       const size_t *lengths);
+void redis_link_append(struct redis_link *link, int argc, const char **argv, const size_t *lengths);
 redisReply *redis_link_reply(struct redis_link *link);
 
 /* Queues EVALSHA of a script with `key_count` keys followed by the arguments in argv. */

@@ -15,14 +15,14 @@
  *   {cellsver_before, cellsver_after, registry_version, changed, dump}
  * where dump is empty when the caller's cache is current (its versions match), and otherwise
  * {schools…, periods…, cells of each period…} so the caller can rebuild its cache. */
-#define SCRIPT_APPLY                                                                              \
-    "local function newer(a, b)\n"                                                                \
+#define SCRIPT_APPLY                                                                               \
+    "local function newer(a, b)\n"                                                                 \
     "  local am, as = string.match(a, '^(%d+)-(%d+)')\n"                                           \
     "  local bm, bs = string.match(b, '^(%d+)-(%d+)')\n"                                           \
     "  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)\n"                  \
     "  return am > bm or (am == bm and as > bs)\n"                                                 \
     "end\n"                                                                                        \
-    "local before = tonumber(redis.call('HGET', KEYS[1], 'cellsver') or '0')\n"                   \
+    "local before = tonumber(redis.call('HGET', KEYS[1], 'cellsver') or '0')\n"                    \
     "local changed = 0\n"                                                                          \
     "local i = 4\n"                                                                                \
     "local k = 5\n"                                                                                \
@@ -63,7 +63,7 @@
  *   ARGV[4] updated_at      ARGV[5] values JSON   ARGV[6] district   ARGV[7] period
  *   ARGV[8] the channel to publish on
  * Returns the stored version (unchanged when skipped). */
-#define SCRIPT_STORE                                                                              \
+#define SCRIPT_STORE                                                                               \
     "local stored = redis.call('HMGET', KEYS[1], 'source', 'digest', 'version')\n"                 \
     "local source = tonumber(ARGV[1])\n"                                                           \
     "local version = tonumber(stored[3] or '0')\n"                                                 \
@@ -75,7 +75,7 @@
     "version = redis.call('HINCRBY', KEYS[1], 'version', 1)\n"                                     \
     "local body = string.sub(ARGV[3], 1, -2) .. ',\"version\":' .. version ..\n"                   \
     "  ',\"updated_at\":\"' .. ARGV[4] .. '\"}'\n"                                                 \
-    "redis.call('HSET', KEYS[1], 'source', ARGV[1], 'digest', ARGV[2], 'json', body,\n"           \
+    "redis.call('HSET', KEYS[1], 'source', ARGV[1], 'digest', ARGV[2], 'json', body,\n"            \
     "  'values', ARGV[5], 'updated_at', ARGV[4])\n"                                                \
     "redis.call('RPUSH', KEYS[2], '{\"version\":' .. version .. ',\"updated_at\":\"' ..\n"         \
     "  ARGV[4] .. '\",\"values\":' .. ARGV[5] .. '}')\n"                                           \

@@ -1,0 +1,68 @@
+# edumon -- the two commands of the README, and the rest.
+#   make demo    install deps, build, start Redis + API + worker with the five seed districts
+#   make test    install deps, build, run the whole suite (unit, integration, browser, deploy)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps test-deps build test test-unit test-integration asan-test demo bench \
+        bench-quick container-test lint format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+test-deps:
+	@scripts/install-deps.sh --test
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+test: test-deps build
+	@cd $(BUILD) && ctest --output-on-failure -j2
+
+test-unit: build
+	@cd $(BUILD) && ctest --output-on-failure -L unit
+
+test-integration: build
+	@cd $(BUILD) && ctest --output-on-failure -L integration
+
+# Unit and integration suites under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan-test: test-deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DEDUMON_SANITIZE=ON \
+	    -DEDUMON_BROWSER_TESTS=OFF >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    ctest --output-on-failure -j2 -L 'unit|integration'
+
+demo: deps
+	@scripts/demo.sh
+
+bench: build
+	@scripts/install-deps.sh --bench
+	@bench/run.sh
+
+bench-quick: build
+	@scripts/install-deps.sh --bench
+	@bench/run.sh --quick
+
+container-test:
+	@tests/container/run.sh
+
+lint:
+	@scripts/install-deps.sh --lint
+	@cmake -S . -B $(BUILD) >/dev/null
+	@clang-format --dry-run --Werror common/*.[ch] api/*.[ch] worker/*.[ch] tests/unit/*.[ch]
+	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	    --inline-suppr -I common common api worker
+	@clang-tidy -p $(BUILD) --quiet common/*.c api/*.c worker/*.c 2>/dev/null
+
+format:
+	@clang-format -i common/*.[ch] api/*.[ch] worker/*.[ch] tests/unit/*.[ch]
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,154 @@
+/* Unit tests for catalog.c: the seed catalog loads; each kind of mistake is refused with a
+ * message naming the file and field. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "catalog.h"
+#include "catalog_fixture.h"
+
+static void seed_catalog_loads(void **state)
+{
+    (void)state;
+    char error[512];
+    struct catalog *catalog =
+        catalog_load(EDUMON_SOURCE_DIR "/deploy/catalog", error, sizeof(error));
+    if (!catalog)
+        fail_msg("%s", error);
+    assert_int_equal(catalog->district_count, 5);
+    const char *ids[] = {"xining-chengzhong", "changzhou-zhonglou", "tonghua-erdaojiang",
+                         "yinchuan-xingqing", "kunming-anning"};
+    for (size_t i = 0; i < 5; i++)
+        assert_true(catalog_find_district(catalog, ids[i]) >= 0);
+    assert_true(catalog_find_indicator(catalog, "bal_primary_area_cv") >= 0);
+    assert_int_equal(strlen(catalog->hash), 64);
+    assert_non_null(catalog->balance);
+    catalog_free(catalog);
+}
+
+static void fixture_loads_and_answers(void **state)
+{
+    (void)state;
+    char directory[64], error[512];
+    fixture_create(directory);
+    struct catalog *catalog = catalog_load(directory, error, sizeof(error));
+    if (!catalog)
+        fail_msg("%s", error);
+    assert_int_equal(catalog->element_count, 6);
+    int students = catalog_find_element(catalog, "students");
+    assert_true(students >= 0);
+    assert_string_equal(catalog->elements[students].id, "students");
+    assert_int_equal(catalog_find_element(catalog, "nope"), -1);
+    int mh = catalog_find_indicator(catalog, "mh");
+    assert_int_equal(catalog->indicators[mh].kind, KIND_COVERAGE);
+    assert_int_equal(catalog->indicators[mh].ownership_filter, 1u << OWNERSHIP_PUBLIC);
+    assert_true(catalog->elements[catalog_find_element(catalog, "population")].office);
+    const struct district *district = &catalog->districts[0];
+    assert_int_equal(district->target_count, 5);
+    assert_int_equal(district->targets[1].milestone_count, 1);
+    assert_true(district->targets[0].has_baseline);
+    assert_true(district->targets[4].cumulative);
+    assert_non_null(strstr(catalog->districts_body, "测试县"));
+    char first_hash[65];
+    strcpy(first_hash, catalog->hash);
+    catalog_free(catalog);
+    /* Any change of content changes the hash. */
+    fixture_write(directory, "districts/test-county.json",
+                  "{\"id\":\"test-county\",\"name\":\"测试县 \",\"plan\":{\"years\":[2021,2025]}}");
+    catalog = catalog_load(directory, error, sizeof(error));
+    assert_non_null(catalog);
+    assert_string_not_equal(catalog->hash, first_hash);
+    catalog_free(catalog);
+    fixture_remove(directory);
+}
+
+/* Replaces one file of the fixture and expects a refusal mentioning `expected`. */
+static void expect_refusal(const char *file, const char *text, const char *expected)
+{
+    char directory[64], error[512];
+    fixture_create(directory);
+    fixture_write(directory, file, text);
+    struct catalog *catalog = catalog_load(directory, error, sizeof(error));
+    if (catalog)
+        fail_msg("accepted a bad %s", file);
+    if (!strstr(error, expected))
+        fail_msg("error \"%s\" does not mention \"%s\"", error, expected);
+    fixture_remove(directory);
+}
+
+static void refuses_bad_catalogs(void **state)
+{
+    (void)state;
+    expect_refusal("elements.json", "{\"elements\":[", "syntax error");
+    expect_refusal("elements.json",
+                   "{\"elements\":[{\"id\":\"a\",\"name\":\"A\",\"type\":\"integer\",\"min\":0,"
+                   "\"max\":1,\"stages\":[\"primary\"]},{\"id\":\"a\",\"name\":\"A\",\"type\":"
+                   "\"integer\",\"min\":0,\"max\":1,\"stages\":[\"primary\"]}]}",
+                   "duplicate element id \"a\"");
+    expect_refusal("elements.json",
+                   "{\"elements\":[{\"id\":\"a\",\"name\":\"A\",\"type\":\"text\","
+                   "\"stages\":[\"primary\"]}]}",
+                   "elements[0].type");
+    expect_refusal("elements.json",
+                   "{\"elements\":[{\"id\":\"a\",\"name\":\"A\",\"type\":\"integer\",\"min\":5,"
+                   "\"max\":1,\"stages\":[\"primary\"]}]}",
+                   "min is greater than max");
+    expect_refusal("elements.json",
+                   "{\"elements\":[{\"id\":\"a\",\"name\":\"A\",\"type\":\"integer\",\"min\":0,"
+                   "\"max\":1,\"stages\":[\"college\"]}]}",
+                   "elements[0].stages[0]: unknown stage");
+    expect_refusal("indicators.json",
+                   "{\"indicators\":[{\"id\":\"x\",\"kind\":\"sum\",\"name\":\"X\","
+                   "\"element\":\"ghost\"}]}",
+                   "indicators[0].element: unknown element \"ghost\"");
+    expect_refusal("indicators.json",
+                   "{\"indicators\":[{\"id\":\"x\",\"kind\":\"median\",\"name\":\"X\"}]}",
+                   "indicators[0].kind");
+    expect_refusal("indicators.json",
+                   "{\"indicators\":[{\"id\":\"x\",\"kind\":\"coverage\",\"name\":\"X\","
+                   "\"element\":\"has_mh\",\"condition\":{\"op\":\"~\",\"value\":1}}]}",
+                   "condition.op");
+    expect_refusal("districts/test-county.json",
+                   "{\"id\":\"test-county\",\"name\":\"T\",\"plan\":{\"years\":[2021,2025]},"
+                   "\"targets\":[{\"indicator\":\"pupils\",\"op\":\"=>\",\"value\":1,"
+                   "\"year\":2025}]}",
+                   "targets[0].op");
+    expect_refusal("districts/test-county.json",
+                   "{\"id\":\"test-county\",\"name\":\"T\",\"plan\":{\"years\":[2021,2025]},"
+                   "\"targets\":[{\"indicator\":\"ghost\",\"op\":\">=\",\"value\":1,"
+                   "\"year\":2025}]}",
+                   "unknown indicator \"ghost\"");
+    expect_refusal("districts/test-county.json",
+                   "{\"id\":\"other\",\"name\":\"T\",\"plan\":{\"years\":[2021,2025]}}",
+                   "does not match the file name");
+    expect_refusal("districts/test-county.json",
+                   "{\"id\":\"test-county\",\"name\":\"T\",\"plan\":{\"years\":[2021,2025]},"
+                   "\"targets\":[{\"indicator\":\"pupils\",\"op\":\"between\",\"min\":5,"
+                   "\"max\":1,\"year\":2025}]}",
+                   "min is greater than max");
+    expect_refusal("districts/test-county.json",
+                   "{\"id\":\"test-county\",\"name\":\"T\",\"plan\":{\"years\":[2021,2025]},"
+                   "\"targets\":[{\"indicator\":\"pupils\",\"op\":\">=\",\"value\":1,"
+                   "\"year\":2025,\"milestones\":[{\"year\":2024,\"value\":1},"
+                   "{\"year\":2023,\"value\":1}]}]}",
+                   "ascending");
+}
+
+static void refuses_missing_directory(void **state)
+{
+    (void)state;
+    char error[512];
+    assert_null(catalog_load("/nonexistent/catalog", error, sizeof(error)));
+    assert_non_null(strstr(error, "elements.json"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(seed_catalog_loads), cmocka_unit_test(fixture_loads_and_answers),
+        cmocka_unit_test(refuses_bad_catalogs), cmocka_unit_test(refuses_missing_directory)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,138 @@
+/* Unit tests for submission.c: every refusal of the contract, with its status and field. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "catalog_fixture.h"
+#include "submission.h"
+
+static struct catalog *catalog;
+static char directory[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    char error[512];
+    fixture_create(directory);
+    catalog = catalog_load(directory, error, sizeof(error));
+    return catalog ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    catalog_free(catalog);
+    fixture_remove(directory);
+    return 0;
+}
+
+static struct submission submission;
+
+static void expect_error(const char *body, int status, const char *code, const char *field)
+{
+    struct api_error error;
+    if (submission_parse(catalog, body, strlen(body), &submission, &error) == 0)
+        fail_msg("accepted %s", body);
+    if (error.status != status || strcmp(error.code, code) != 0 || strcmp(error.field, field) != 0)
+        fail_msg("%s: got %d %s field \"%s\" (%s)", body, error.status, error.code, error.field,
+                 error.message);
+}
+
+static void accepts_a_valid_submission(void **state)
+{
+    (void)state;
+    const char *body = "{\"school\":\"xq-001\",\"period\":\"2024\","
+                       "\"values\":{\"students\":812,\"area\":4100.5,\"has_mh\":true}}";
+    struct api_error error;
+    assert_int_equal(submission_parse(catalog, body, strlen(body), &submission, &error), 0);
+    assert_string_equal(submission.school, "xq-001");
+    assert_int_equal(submission.period, 2024);
+    assert_int_equal(submission.value_count, 3);
+    assert_true(submission.values[1].value == 4100.5);
+    assert_true(submission.values[2].value == 1);
+    char *rendered = submission_render(catalog, &submission);
+    assert_string_equal(rendered, "{\"school\":\"xq-001\",\"period\":\"2024\",\"values\":{"
+                                  "\"students\":812,\"area\":4100.5,\"has_mh\":true}}");
+    free(rendered);
+}
+
+static void refuses_malformed_and_misshapen(void **state)
+{
+    (void)state;
+    expect_error("{", 400, "malformed_json", "");
+    expect_error("[1]", 400, "invalid_shape", "");
+    expect_error("{\"school\":\"a\",\"period\":\"2024\",\"values\":{}} x", 400, "malformed_json",
+                 "");
+    expect_error("{\"school\":1,\"period\":\"2024\",\"values\":{}}", 400, "invalid_shape",
+                 "school");
+    expect_error("{\"school\":\"a\",\"period\":2024,\"values\":{}}", 400, "invalid_shape",
+                 "period");
+    expect_error("{\"school\":\"a\",\"period\":\"2024\",\"values\":[1]}", 400, "invalid_shape",
+                 "values");
+    expect_error("{\"school\":\"a\",\"period\":\"2024\",\"value\":{}}", 400, "unknown_field",
+                 "value");
+    expect_error(
+        "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":[[[[[[[[[1]]]]]]]]]}}", 400,
+        "too_deep", "");
+}
+
+static void refuses_bad_values(void **state)
+{
+    (void)state;
+    expect_error("{\"school\":\"a b\",\"period\":\"2024\",\"values\":{\"students\":1}}", 422,
+                 "invalid_id", "school");
+    expect_error("{\"school\":\"a\",\"period\":\"24\",\"values\":{\"students\":1}}", 422,
+                 "invalid_period", "period");
+    expect_error("{\"school\":\"a\",\"period\":\"2024\",\"values\":{}}", 422, "no_values",
+                 "values");
+    expect_error("{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"ghost\":1}}", 422,
+                 "unknown_element", "values.ghost");
+    expect_error("{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":1.5}}", 422,
+                 "invalid_value", "values.students");
+    expect_error("{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":\"1\"}}", 422,
+                 "invalid_value", "values.students");
+    expect_error("{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":-1}}", 422,
+                 "out_of_range", "values.students");
+    expect_error("{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"area\":1e309}}", 422,
+                 "invalid_value", "values.area");
+    expect_error("{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"has_mh\":1}}", 422,
+                 "invalid_value", "values.has_mh");
+    expect_error("{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":1,"
+                 "\"students\":2}}",
+                 422, "duplicate_element", "values.students");
+}
+
+static void authorizes_by_stage(void **state)
+{
+    (void)state;
+    const char *body = "{\"school\":\"k1\",\"period\":\"2024\",\"values\":{\"kids\":10}}";
+    struct api_error error;
+    assert_int_equal(submission_parse(catalog, body, strlen(body), &submission, &error), 0);
+    struct school kindergarten = {.stage = STAGE_KINDERGARTEN};
+    struct school primary = {.stage = STAGE_PRIMARY};
+    assert_int_equal(submission_authorize(catalog, &submission, &kindergarten, &error), 0);
+    assert_int_equal(submission_authorize(catalog, &submission, &primary, &error), -1);
+    assert_int_equal(error.status, 403);
+    assert_string_equal(error.field, "values.kids");
+}
+
+static void measures_nesting(void **state)
+{
+    (void)state;
+    assert_int_equal(json_nesting_depth("{\"a\":[1,{\"b\":2}]}", 17), 3);
+    assert_int_equal(json_nesting_depth("{\"[[[[\":1}", 11), 1);
+    assert_int_equal(json_nesting_depth("\"\\\"[\"", 5), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(accepts_a_valid_submission),
+        cmocka_unit_test(refuses_malformed_and_misshapen), cmocka_unit_test(refuses_bad_values),
+        cmocka_unit_test(authorizes_by_stage), cmocka_unit_test(measures_nesting)};
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
