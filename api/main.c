@@ -91,9 +91,12 @@ int main(int argc, char **argv)
     server.config = &config;
     server.catalog = catalog;
     server.base = event_base_new();
+    server.rate_limit = calloc(1, sizeof(*server.rate_limit));
+    if (server.rate_limit)
+        server.rate_limit->per_minute = config.rate_limit;
     int status = EXIT_FAILURE;
     struct event *stop_term = NULL, *stop_int = NULL;
-    if (!server.base || start_http(&server) != 0)
+    if (!server.base || !server.rate_limit || start_http(&server) != 0)
         goto done;
     if (redis_async_start(&server.redis, server.base, &config.redis, REDIS_TIMEOUT_MS) != 0 ||
         redis_async_subscribe(&server.subscriber, server.base, &config.redis, CHANNEL_SNAPSHOTS,
@@ -121,6 +124,7 @@ done:
         evhttp_free(server.http);
     if (server.base)
         event_base_free(server.base);
+    free(server.rate_limit);
     catalog_free(catalog);
     return status;
 }

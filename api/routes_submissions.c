@@ -299,6 +299,17 @@ void routes_submissions_post(struct server *server, struct evhttp_request *reque
     context->server = server;
     context->admin = server->config->admin_token && token_equal(token, server->config->admin_token);
     token_hash(token, strlen(token), context->token_hash);
+    int retry_after = 0;
+    if (!context->admin &&
+        !rate_limit_take(server->rate_limit, context->token_hash, json_now_ms(), &retry_after)) {
+        free(context);
+        char seconds[16];
+        snprintf(seconds, sizeof(seconds), "%d", retry_after);
+        evhttp_add_header(evhttp_request_get_output_headers(request), "Retry-After", seconds);
+        http_send_error(request, 429, "rate_limited", "Authorization",
+                        "too many submissions with this token; retry after the given seconds");
+        return;
+    }
     if (!read_idempotency_key(context, request)) {
         free(context);
         http_send_error(request, 400, "invalid_header", "Idempotency-Key",

@@ -16,6 +16,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "metrics.h"
+#include "rate_limit.h"
 #include "redis_async.h"
 #include "school.h"
 #include "submission.h"
@@ -30,6 +31,7 @@ struct server {
     struct redis_async redis, subscriber;
     struct waiter *waiters; /* intrusive list */
     struct metrics metrics;
+    struct rate_limit *rate_limit; /* owned */
     bool draining;
     int connections;
 };
