@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
+#include "jsonutil.h"
 #include "keys.h"
 #include "server.h"
 
@@ -71,7 +72,7 @@ static void render_redis_figures(const struct server *server, const redisReply *
                 "# HELP edumon_redis_up Whether the API is connected to Redis.\n"
                 "# TYPE edumon_redis_up gauge\nedumon_redis_up %lld\n",
                 server->redis.connected ? 1LL : 0LL);
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
         return;
     if (reply->element[0]->type == REDIS_REPLY_INTEGER)
         append_line(out, size,
@@ -99,6 +100,77 @@ static void render_redis_figures(const struct server *server, const redisReply *
     }
 }
 
+/* Worker counters, published by each worker into edumon:workers (worker/consumer.c). Workers
+ * silent for more than 5 minutes are left out. */
+static void render_worker_figures(const redisReply *workers, char *out, size_t size)
+{
+    static const char *const counters[][2] = {
+        {"batches", "Batches the worker processed."},
+        {"entries", "Stream entries the worker processed."},
+        {"values_applied", "Element values the worker applied."},
+        {"snapshots_stored", "Snapshot stores the worker made."},
+        {"dead_lettered", "Entries moved to the dead-letter stream."},
+        {"reconnects", "Connections the worker (re)established to Redis."}};
+    static const char *const bucket_bounds[] = {"1", "10", "50", "100", "500", "+Inf"};
+    long long now = json_now_ms();
+    cJSON *parsed[64] = {0};
+    const char *names[64] = {0};
+    size_t count = 0;
+    for (size_t i = 0;
+         workers->type == REDIS_REPLY_ARRAY && i + 1 < workers->elements && count < 64; i += 2) {
+        cJSON *item = cJSON_Parse(workers->element[i + 1]->str);
+        const cJSON *updated = cJSON_GetObjectItemCaseSensitive(item, "updated_ms");
+        if (!cJSON_IsNumber(updated) || now - (long long)updated->valuedouble > 300000 ||
+            !id_is_valid(workers->element[i]->str)) {
+            cJSON_Delete(item);
+            continue;
+        }
+        names[count] = workers->element[i]->str;
+        parsed[count++] = item;
+    }
+    for (size_t c = 0; c < sizeof(counters) / sizeof(*counters); c++) {
+        append_line(out, size,
+                    "# HELP edumon_worker_%s_total %s\n# TYPE edumon_worker_%s_total counter\n",
+                    counters[c][0], counters[c][1], counters[c][0]);
+        for (size_t w = 0; w < count; w++) {
+            const cJSON *value = cJSON_GetObjectItemCaseSensitive(parsed[w], counters[c][0]);
+            append_line(out, size, "edumon_worker_%s_total{consumer=\"%s\"} %.0f\n", counters[c][0],
+                        names[w], cJSON_IsNumber(value) ? value->valuedouble : 0);
+        }
+    }
+    append_line(out, size,
+                "# HELP edumon_worker_batch_size Entries per processed batch.\n"
+                "# TYPE edumon_worker_batch_size histogram\n");
+    for (size_t w = 0; w < count; w++) {
+        const cJSON *buckets = cJSON_GetObjectItemCaseSensitive(parsed[w], "batch_size_buckets");
+        const cJSON *entries = cJSON_GetObjectItemCaseSensitive(parsed[w], "entries");
+        const cJSON *batches = cJSON_GetObjectItemCaseSensitive(parsed[w], "batches");
+        double cumulative = 0;
+        for (int b = 0; b < 6; b++) {
+            const cJSON *bucket = cJSON_GetArrayItem(buckets, b);
+            cumulative += cJSON_IsNumber(bucket) ? bucket->valuedouble : 0;
+            append_line(out, size,
+                        "edumon_worker_batch_size_bucket{consumer=\"%s\",le=\"%s\"} %.0f\n",
+                        names[w], bucket_bounds[b], cumulative);
+        }
+        append_line(out, size,
+                    "edumon_worker_batch_size_sum{consumer=\"%s\"} %.0f\n"
+                    "edumon_worker_batch_size_count{consumer=\"%s\"} %.0f\n",
+                    names[w], cJSON_IsNumber(entries) ? entries->valuedouble : 0, names[w],
+                    cJSON_IsNumber(batches) ? batches->valuedouble : 0);
+    }
+    append_line(out, size,
+                "# HELP edumon_worker_batch_seconds_total Time spent applying batches "
+                "(read to XACK).\n# TYPE edumon_worker_batch_seconds_total counter\n");
+    for (size_t w = 0; w < count; w++) {
+        const cJSON *seconds = cJSON_GetObjectItemCaseSensitive(parsed[w], "batch_seconds_sum");
+        append_line(out, size, "edumon_worker_batch_seconds_total{consumer=\"%s\"} %.6f\n",
+                    names[w], cJSON_IsNumber(seconds) ? seconds->valuedouble : 0);
+    }
+    for (size_t w = 0; w < count; w++)
+        cJSON_Delete(parsed[w]);
+}
+
 static void on_metrics(redisReply *reply, void *privdata)
 {
     struct metrics_context *context = privdata;
@@ -107,8 +179,10 @@ static void on_metrics(redisReply *reply, void *privdata)
     free(context);
     if (!request)
         return;
-    char extra[4096];
+    char extra[32768];
     render_redis_figures(server, reply, extra, sizeof(extra));
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3)
+        render_worker_figures(reply->element[2], extra, sizeof(extra));
     char *text = metrics_render(&server->metrics, extra);
     struct evbuffer *buffer = evbuffer_new();
     if (!text || !buffer) {
@@ -143,9 +217,11 @@ void routes_metrics(struct server *server, struct evhttp_request *request)
     const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
     const char *length[] = {"XLEN", KEY_STREAM};
     const char *groups[] = {"XINFO", "GROUPS", KEY_STREAM};
+    const char *workers[] = {"HGETALL", KEY_WORKERS};
     redis_async_command(&server->redis, ignore, NULL, 1, multi, NULL);
     redis_async_command(&server->redis, ignore, NULL, 2, length, NULL);
     redis_async_command(&server->redis, ignore, NULL, 3, groups, NULL);
+    redis_async_command(&server->redis, ignore, NULL, 2, workers, NULL);
     redis_async_command(&server->redis, on_metrics, context, 1, exec, NULL);
 }
 

@@ -9,6 +9,7 @@
  *   edumon:dead                         dead-letter stream: entries that failed N deliveries
  *   edumon:schools                      hash  school id -> school record JSON (with token hash)
  *   edumon:tokens                       hash  sha256(token) -> school id
+ *   edumon:workers                      hash  consumer name -> its counters (JSON, for /metrics)
  *   edumon:status:<entry id>            string: "applied" | "rejected <reason>" (30 days)
  *   edumon:idem:<school>:<sha256(key)>  string: first answer to an Idempotency-Key (24 h)
  *   edumon:{d}:schools                  hash  school id -> school record JSON (no token)
@@ -29,6 +30,7 @@
 #define KEY_DEAD_LETTER   "edumon:dead"
 #define KEY_SCHOOLS       "edumon:schools"
 #define KEY_TOKENS        "edumon:tokens"
+#define KEY_WORKERS       "edumon:workers"
 #define STREAM_GROUP      "edumon-workers"
 #define CHANNEL_SNAPSHOTS "edumon:snapshots"
 #define KEY_MAX           192

@@ -574,6 +574,7 @@ static int process_batch(struct consumer *consumer, const redisReply *entries)
 {
     if (!entries || entries->type != REDIS_REPLY_ARRAY || entries->elements == 0)
         return 0;
+    long long started_ms = json_now_ms();
     struct batch batch = {0};
     batch.entries = calloc(entries->elements, sizeof(struct parsed_entry));
     batch.touched = calloc(entries->elements, sizeof(struct district_state *));
@@ -585,6 +586,12 @@ static int process_batch(struct consumer *consumer, const redisReply *entries)
         result = process_entries(consumer, &batch);
     }
     if (result == 0) {
+        static const size_t bounds[CONSUMER_BATCH_BUCKETS - 1] = {1, 10, 50, 100, 500};
+        size_t bucket = 0;
+        while (bucket < CONSUMER_BATCH_BUCKETS - 1 && batch.count > bounds[bucket])
+            bucket++;
+        consumer->stats.batch_size_buckets[bucket]++;
+        consumer->stats.batch_seconds_sum += (double)(json_now_ms() - started_ms) / 1000.0;
         consumer->stats.batches++;
         consumer->stats.entries += batch.count;
         log_message(LOG_DEBUG, "batch of %zu entries over %zu districts", batch.count,
@@ -672,9 +679,37 @@ static const redisReply *stream_entries(const redisReply *reply)
     return stream->type == REDIS_REPLY_ARRAY && stream->elements == 2 ? stream->element[1] : NULL;
 }
 
+/* Publishes this worker's counters for the API's /metrics (hash edumon:workers, one field per
+ * consumer, JSON), at most every 5 s. Workers serve no HTTP themselves. */
+static void publish_stats(struct consumer *consumer)
+{
+    long long now = json_now_ms();
+    if (now - consumer->stats.published_ms < 5000)
+        return;
+    consumer->stats.published_ms = now;
+    const struct consumer_stats *stats = &consumer->stats;
+    char json[1024];
+    snprintf(json, sizeof(json),
+             "{\"batches\":%llu,\"entries\":%llu,\"values_applied\":%llu,"
+             "\"snapshots_stored\":%llu,\"dead_lettered\":%llu,\"reconnects\":%lu,"
+             "\"batch_seconds_sum\":%.6f,\"batch_size_buckets\":[%llu,%llu,%llu,%llu,%llu,%llu],"
+             "\"updated_ms\":%lld}",
+             stats->batches, stats->entries, stats->values_applied, stats->snapshots_stored,
+             stats->dead_lettered, consumer->link.reconnects, stats->batch_seconds_sum,
+             stats->batch_size_buckets[0], stats->batch_size_buckets[1],
+             stats->batch_size_buckets[2], stats->batch_size_buckets[3],
+             stats->batch_size_buckets[4], stats->batch_size_buckets[5], now);
+    const char *argv[] = {"HSET", KEY_WORKERS, consumer->config->consumer, json};
+    redisReply *reply = redis_link_command(&consumer->link, 4, argv, NULL);
+    if (reply)
+        freeReplyObject(reply);
+}
+
 void consumer_run(struct consumer *consumer)
 {
     while (*consumer->running) {
+        if (consumer->link.context)
+            publish_stats(consumer);
         if (!consumer->link.context) {
             consumer->own_pending_done = 0;
             snprintf(consumer->pending_cursor, sizeof(consumer->pending_cursor), "0");

@@ -16,8 +16,15 @@
 #include "district_cache.h"
 #include "redis_link.h"
 
+#define CONSUMER_BATCH_BUCKETS 6
+
 struct consumer_stats {
     unsigned long long batches, entries, values_applied, snapshots_stored, dead_lettered;
+    unsigned long long
+        batch_size_buckets[CONSUMER_BATCH_BUCKETS]; /* ≤1, ≤10, ≤50, ≤100, ≤500, ≤∞ */
+    double batch_seconds_sum;
+    unsigned long long reconnects;
+    long long published_ms;
 };
 
 struct consumer {
