@@ -293,6 +293,8 @@ void routes_static(struct server *server, struct evhttp_request *request, const 
     /* Revalidate every time: files are tiny and a stale dashboard is worse than a 304. */
     evhttp_add_header(headers, "Cache-Control", "no-cache");
     evhttp_add_header(headers, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(headers, "Content-Security-Policy",
+                      "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
     const char *match =
         evhttp_find_header(evhttp_request_get_input_headers(request), "If-None-Match");
     if (match && strcmp(match, etag) == 0) {
