@@ -20,7 +20,7 @@ static void limits_and_refills(void **state)
         assert_true(rate_limit_take(limit, token, 1000, &retry));
     assert_false(rate_limit_take(limit, token, 1000, &retry));
     assert_int_equal(retry, 1);
-    assert_true(rate_limit_take(limit, other, 1000, &retry)); /* another token is unaffected */
+    assert_true(rate_limit_take(limit, other, 1000, &retry));  /* another token is unaffected */
     assert_false(rate_limit_take(limit, token, 1500, &retry)); /* half a token refilled */
     assert_true(rate_limit_take(limit, token, 2000, &retry));  /* one second: one more */
     limit->per_minute = 0;
