@@ -30,6 +30,10 @@ void metrics_observe(struct metrics *metrics, enum route_id route, int status, d
         if (status_codes[i] == status)
             slot = i;
     metrics->requests[route][slot]++;
+    if (route == ROUTE_SUBMIT && status == 202)
+        metrics->submissions_accepted++;
+    else if (route == ROUTE_SUBMIT && status >= 400)
+        metrics->submissions_rejected++;
     for (int b = 0; b < METRICS_BUCKETS; b++)
         if (seconds <= bucket_bounds[b])
             metrics->latency_buckets[route][b]++;

@@ -74,7 +74,8 @@ static void not_found(struct evhttp_request *request)
 static void route_district(struct server *server, struct evhttp_request *request, char **segments,
                            int count)
 {
-    /* segments: v1 districts {id} [snapshot|history|schools] */
+    /* segments: v1 districts {id} [snapshot|history|schools|balance|snapshot.csv|balance.csv]
+     * or v1 districts {id} schools {school} figures */
     int district = catalog_find_district(server->catalog, segments[2]);
     if (district < 0) {
         http_send_error(request, 404, "unknown_district", "district", "no such district");
@@ -96,6 +97,19 @@ static void route_district(struct server *server, struct evhttp_request *request
     } else if (count == 4 && strcmp(segments[3], "schools") == 0) {
         start_timing(server, request, ROUTE_ADMIN);
         routes_schools_list(server, request, district);
+    } else if (count == 4 && strcmp(segments[3], "balance") == 0) {
+        start_timing(server, request, ROUTE_SNAPSHOT);
+        routes_document_get(server, request, district, DOCUMENT_BALANCE, FORMAT_JSON);
+    } else if (count == 4 && strcmp(segments[3], "snapshot.csv") == 0) {
+        start_timing(server, request, ROUTE_SNAPSHOT);
+        routes_document_get(server, request, district, DOCUMENT_SNAPSHOT, FORMAT_CSV);
+    } else if (count == 4 && strcmp(segments[3], "balance.csv") == 0) {
+        start_timing(server, request, ROUTE_SNAPSHOT);
+        routes_document_get(server, request, district, DOCUMENT_BALANCE, FORMAT_CSV);
+    } else if (count == 6 && strcmp(segments[3], "schools") == 0 &&
+               strcmp(segments[5], "figures") == 0) {
+        start_timing(server, request, ROUTE_HISTORY);
+        routes_school_figures_get(server, request, district, segments[4]);
     } else {
         not_found(request);
     }
@@ -136,8 +150,11 @@ static void route_v1(struct server *server, struct evhttp_request *request, char
     } else if (strcmp(resource, "districts") == 0 && count == 2) {
         start_timing(server, request, ROUTE_CATALOG);
         routes_districts_list(server, request);
-    } else if (strcmp(resource, "districts") == 0 && count >= 3 && count <= 4) {
+    } else if (strcmp(resource, "districts") == 0 && count >= 3 && count <= 6) {
         route_district(server, request, segments, count);
+    } else if (strcmp(resource, "rankings") == 0 && count == 2) {
+        start_timing(server, request, ROUTE_HISTORY);
+        routes_rankings_get(server, request);
     } else if (strcmp(resource, "elements") == 0 && count == 2) {
         start_timing(server, request, ROUTE_CATALOG);
         routes_elements(server, request);

@@ -6,16 +6,24 @@
  * subscriber connection hands those messages to snapshots_notify(), which re-reads the
  * snapshot for the waiters concerned. A waiter's timer answers 304 when nothing changed in N
  * seconds, after one last read, so a lost message (subscriber reconnecting) costs at most a
- * late answer, never a wrong one. An idle dashboard therefore costs one parked request. */
+ * late answer, never a wrong one. An idle dashboard therefore costs one parked request.
+ *
+ * The snapshot hash holds two documents stored together under one version: the snapshot
+ * ("json") and the balanced-development evaluation ("balance"). A waiter names the one it
+ * serves and the format (JSON, or CSV derived from the stored JSON), so both documents and
+ * their CSV exports share the version, the ETag scheme and the long-poll. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "balance.h"
+#include "export.h"
 #include "keys.h"
 #include "log.h"
 #include "period.h"
@@ -27,6 +35,8 @@
 struct waiter {
     struct server *server;
     struct http_watch watch;
+    enum district_document document;
+    enum document_format format;
     int district, period;
     int wait_seconds;
     char if_none_match[64];
@@ -114,6 +124,59 @@ static char *render_empty_snapshot(const struct server *server, int district, in
     return body;
 }
 
+/* A balance document that does not exist yet: the evaluation of no figures, version 0. */
+static char *render_empty_balance(const struct server *server, int district, int period)
+{
+    struct figures figures = {NULL, 0, server->catalog->element_count, NULL};
+    struct balance_input input = {server->catalog, &server->catalog->districts[district], period,
+                                  &figures};
+    cJSON *document = balance_build(&input);
+    if (!document)
+        return NULL;
+    cJSON_AddNumberToObject(document, "version", 0);
+    cJSON_AddNullToObject(document, "updated_at");
+    char *body = cJSON_PrintUnformatted(document);
+    cJSON_Delete(document);
+    return body;
+}
+
+static char *render_empty(const struct waiter *waiter)
+{
+    if (waiter->document == DOCUMENT_BALANCE)
+        return render_empty_balance(waiter->server, waiter->district, waiter->period);
+    return render_empty_snapshot(waiter->server, waiter->district, waiter->period);
+}
+
+/* The CSV export of a stored document, sent as an attachment named after it. */
+static void send_csv(struct waiter *waiter, struct evhttp_request *request, const char *body)
+{
+    cJSON *document = body ? cJSON_Parse(body) : NULL;
+    size_t length = 0;
+    char *text = NULL;
+    if (document)
+        text = waiter->document == DOCUMENT_BALANCE ? export_balance_csv(document, &length)
+                                                    : export_snapshot_csv(document, &length);
+    cJSON_Delete(document);
+    struct evbuffer *buffer = evbuffer_new();
+    if (!text || !buffer || evbuffer_add(buffer, text, length) != 0) {
+        free(text);
+        if (buffer)
+            evbuffer_free(buffer);
+        http_send_unavailable(request);
+        return;
+    }
+    free(text);
+    char disposition[160];
+    snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s-%04d-%s.csv\"",
+             waiter->server->catalog->districts[waiter->district].id, waiter->period,
+             waiter->document == DOCUMENT_BALANCE ? "balance" : "snapshot");
+    struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
+    evhttp_add_header(headers, "Content-Type", "text/csv; charset=utf-8");
+    evhttp_add_header(headers, "Content-Disposition", disposition);
+    evhttp_send_reply(request, 200, NULL, buffer);
+    evbuffer_free(buffer);
+}
+
 static void answer(struct waiter *waiter, const char *etag, const char *body, bool not_modified)
 {
     struct evhttp_request *request = http_watch_end(&waiter->watch);
@@ -123,6 +186,10 @@ static void answer(struct waiter *waiter, const char *etag, const char *body, bo
         evhttp_add_header(headers, "Cache-Control", "no-cache");
         if (not_modified)
             evhttp_send_reply(request, 304, NULL, NULL);
+        else if (!body)
+            http_send_unavailable(request); /* out of memory rendering it */
+        else if (waiter->format == FORMAT_CSV)
+            send_csv(waiter, request, body);
         else
             http_send_json(request, 200, body);
     }
@@ -158,7 +225,7 @@ static void on_snapshot(redisReply *reply, void *privdata)
     } else if (json->type == REDIS_REPLY_STRING) {
         answer(waiter, etag, json->str, false);
     } else {
-        char *body = render_empty_snapshot(waiter->server, waiter->district, waiter->period);
+        char *body = render_empty(waiter);
         answer(waiter, etag, body, false);
         cJSON_free(body);
     }
@@ -170,7 +237,8 @@ static void fetch_snapshot(struct waiter *waiter)
     char key[KEY_MAX];
     keys_district(key, KEY_DISTRICT_SNAPSHOT, server->catalog->districts[waiter->district].id,
                   waiter->period);
-    const char *argv[] = {"HMGET", key, "json", "version"};
+    const char *argv[] = {"HMGET", key, waiter->document == DOCUMENT_BALANCE ? "balance" : "json",
+                          "version"};
     waiter->fetching = true;
     redis_async_command(&server->redis, on_snapshot, waiter, 4, argv, NULL);
 }
@@ -204,8 +272,19 @@ static void on_latest_period(redisReply *reply, void *privdata)
 
 void routes_snapshot_get(struct server *server, struct evhttp_request *request, int district)
 {
+    routes_document_get(server, request, district, DOCUMENT_SNAPSHOT, FORMAT_JSON);
+}
+
+void routes_document_get(struct server *server, struct evhttp_request *request, int district,
+                         enum district_document document, enum document_format format)
+{
     if (!http_check_read(server, request))
         return;
+    if (document == DOCUMENT_BALANCE && !server->catalog->balance_rules) {
+        http_send_error(request, 404, "no_balance_settings", NULL,
+                        "the catalog has no balanced-development settings (balance.json)");
+        return;
+    }
     char period_text[16] = "", wait_text[16] = "";
     bool has_period = http_query(request, "period", period_text, sizeof(period_text));
     int period = has_period ? period_parse(period_text) : 0;
@@ -231,6 +310,8 @@ void routes_snapshot_get(struct server *server, struct evhttp_request *request, 
         return;
     }
     waiter->server = server;
+    waiter->document = document;
+    waiter->format = format;
     waiter->district = district;
     waiter->period = period;
     waiter->wait_seconds = wait;

@@ -34,6 +34,7 @@ struct submit_context {
     struct api_error parse_error;
     struct submission submission;
     bool has_idempotency;
+    char idempotency_hash[TOKEN_HASH_LENGTH + 1]; /* of the Idempotency-Key header */
     char idempotency_key[KEY_MAX];
     char digest[TOKEN_HASH_LENGTH + 1];
 };
@@ -129,6 +130,9 @@ static void queue_submission(struct submit_context *context)
         return;
     }
     token_hash(body, strlen(body), context->digest);
+    if (context->has_idempotency)
+        keys_idempotency(context->idempotency_key, context->admin ? "admin" : context->owner_id,
+                         context->idempotency_hash);
     char deadline[32], received[32], period[8];
     snprintf(deadline, sizeof(deadline), "%lld",
              redis_async_now_ms(&server->redis) + SUBMIT_DEADLINE_MS);
@@ -262,16 +266,32 @@ static bool read_idempotency_key(struct submit_context *context, struct evhttp_r
     for (size_t i = 0; i < length; i++)
         if ((unsigned char)key[i] < 0x20 || (unsigned char)key[i] >= 0x7F)
             return false;
-    char key_hash[TOKEN_HASH_LENGTH + 1];
-    token_hash(key, length, key_hash);
-    keys_idempotency(context->idempotency_key, context->admin ? "admin" : context->token_hash,
-                     key_hash);
+    /* The Redis key is built once the token's unit is known (queue_submission): keys belong
+     * to the unit, so a retry after a token rotation is still recognised. */
+    token_hash(key, length, context->idempotency_hash);
     context->has_idempotency = true;
     return true;
 }
 
+/* Whether the body is CSV (text/csv, with or without parameters): a bulk import. */
+static bool content_type_is_csv(struct evhttp_request *request)
+{
+    const char *type =
+        evhttp_find_header(evhttp_request_get_input_headers(request), "Content-Type");
+    if (!type)
+        return false;
+    size_t length = strcspn(type, ";");
+    while (length > 0 && type[length - 1] == ' ')
+        length--;
+    return length == 8 && strncasecmp(type, "text/csv", 8) == 0;
+}
+
 void routes_submissions_post(struct server *server, struct evhttp_request *request)
 {
+    if (content_type_is_csv(request)) {
+        routes_import_csv(server, request); /* routes_import.c */
+        return;
+    }
     const char *token = http_bearer(request);
     if (!token) {
         evhttp_add_header(evhttp_request_get_output_headers(request), "WWW-Authenticate",
@@ -282,7 +302,8 @@ void routes_submissions_post(struct server *server, struct evhttp_request *reque
     }
     if (!content_type_is_json(request)) {
         http_send_error(request, 415, "unsupported_media_type", "Content-Type",
-                        "send the submission as Content-Type: application/json");
+                        "send the submission as Content-Type: application/json "
+                        "(or a CSV import as text/csv)");
         return;
     }
     size_t length = 0;

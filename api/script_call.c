@@ -37,6 +37,16 @@ static const char *sha_of(enum api_script script)
     return script_sha[script];
 }
 
+const char *script_call_body(enum api_script script)
+{
+    return script_bodies[script];
+}
+
+const char *script_call_sha(enum api_script script)
+{
+    return sha_of(script);
+}
+
 static void context_free(struct script_context *context)
 {
     for (int i = 0; i < context->argc; i++)

@@ -12,4 +12,10 @@ enum api_script { API_SCRIPT_SUBMIT, API_SCRIPT_REGISTER, API_SCRIPT_ROTATE, API
 void script_call(struct redis_async *redis, enum api_script script, int key_count, int argc,
                  const char **argv, const size_t *lengths, redis_callback callback, void *privdata);
 
+/* The script's body and its SHA-1, for callers that must queue several calls inside one
+ * MULTI/EXEC (where a NOSCRIPT cannot be retried): SCRIPT LOAD the body first in the same
+ * transaction, then EVALSHA. */
+const char *script_call_body(enum api_script script);
+const char *script_call_sha(enum api_script script);
+
 #endif

@@ -78,6 +78,17 @@ void routes_district_get(struct server *server, struct evhttp_request *request, 
 void routes_elements(struct server *server, struct evhttp_request *request);
 void routes_indicators(struct server *server, struct evhttp_request *request);
 void routes_snapshot_get(struct server *server, struct evhttp_request *request, int district);
+
+/* The documents of a district's snapshot hash, stored together under one version and served
+ * with the same ETag and long-poll (routes_snapshots.c); CSV is derived from the stored JSON. */
+enum district_document { DOCUMENT_SNAPSHOT, DOCUMENT_BALANCE };
+enum document_format { FORMAT_JSON, FORMAT_CSV };
+void routes_document_get(struct server *server, struct evhttp_request *request, int district,
+                         enum district_document document, enum document_format format);
+void routes_rankings_get(struct server *server, struct evhttp_request *request);
+void routes_school_figures_get(struct server *server, struct evhttp_request *request, int district,
+                               const char *school);
+void routes_import_csv(struct server *server, struct evhttp_request *request);
 void routes_history_get(struct server *server, struct evhttp_request *request, int district);
 void routes_schools_post(struct server *server, struct evhttp_request *request);
 void routes_schools_list(struct server *server, struct evhttp_request *request, int district);

@@ -16,11 +16,13 @@
 
 #include <openssl/evp.h>
 
+#include "balance.h"
 #include "jsonutil.h"
 
 struct catalog_internal {
     struct catalog public;
     cJSON *elements_json, *indicators_json, *balance_json;
+    struct balance_rules *balance_rules;
     cJSON **district_json;
     struct element *elements;
     struct indicator *indicators;
@@ -790,6 +792,23 @@ static char *render_districts_body(const struct catalog *catalog)
     return body;
 }
 
+/* ---- balance.json ---------------------------------------------------------------------------- */
+
+/* The balanced-development settings are parsed by their own module (balance.c) against the
+ * elements loaded above; the catalog only reports where they went wrong. */
+static int load_balance(struct load_context *context)
+{
+    struct catalog_internal *catalog = context->catalog;
+    char detail[300];
+    context->file = "balance.json";
+    catalog->balance_rules =
+        balance_rules_parse(catalog->balance_json, &catalog->public, detail, sizeof(detail));
+    if (!catalog->balance_rules)
+        return fail(context, "%s", detail);
+    catalog->public.balance_rules = catalog->balance_rules;
+    return 0;
+}
+
 /* ---- load / free ---------------------------------------------------------------------------- */
 
 void catalog_free(struct catalog *public_catalog)
@@ -800,6 +819,7 @@ void catalog_free(struct catalog *public_catalog)
     cJSON_Delete(catalog->elements_json);
     cJSON_Delete(catalog->indicators_json);
     cJSON_Delete(catalog->balance_json);
+    balance_rules_free(catalog->balance_rules);
     for (size_t i = 0; i < catalog->public.district_count; i++) {
         cJSON_Delete(catalog->district_json[i]);
         free(catalog->targets[i]);
@@ -856,6 +876,8 @@ struct catalog *catalog_load(const char *directory, char *error, size_t error_si
             result = -1;
         catalog->public.balance = catalog->balance_json;
     }
+    if (result == 0 && catalog->balance_json)
+        result = load_balance(&context);
     if (result == 0)
         result = load_districts(&context, directory);
     if (result == 0)

@@ -17,6 +17,8 @@
 
 #include "school.h"
 
+struct balance_rules; /* balance.h */
+
 enum element_type { ELEMENT_INTEGER, ELEMENT_NUMBER, ELEMENT_BOOLEAN };
 
 struct element {
@@ -87,7 +89,9 @@ struct catalog {
     const struct district *districts;
     size_t district_count;
     const cJSON *balance; /* balance.json, or NULL when absent */
-    char hash[65];        /* hex SHA-256 over the files, in name order */
+    /* balance.json parsed and validated (balance.h), or NULL when absent */
+    const struct balance_rules *balance_rules;
+    char hash[65]; /* hex SHA-256 over the files, in name order */
     /* Pre-rendered bodies of the catalog read endpoints (immutable, so built once). */
     const char *elements_body, *indicators_body, *districts_body;
 };

@@ -201,6 +201,12 @@ int submission_parse(const struct catalog *catalog, const char *body, size_t len
     return result;
 }
 
+int submission_check_value(const struct element *element, const cJSON *item, double *out,
+                           struct api_error *error)
+{
+    return parse_value(element, item, out, error);
+}
+
 int submission_authorize(const struct catalog *catalog, const struct submission *submission,
                          const struct school *school, struct api_error *error)
 {

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "catalog.h"
 #include "school.h"
 
@@ -44,6 +46,12 @@ struct submission {
  * bad period. Returns 0, or -1 with `error` filled. */
 int submission_parse(const struct catalog *catalog, const char *body, size_t length,
                      struct submission *out, struct api_error *error);
+
+/* Checks one value against its element: a boolean for boolean elements, else a finite number,
+ * whole for integer elements, within the bounds (the contract's 422 cases, `field`
+ * "values.<element>"). Shared by JSON submissions and CSV imports (import.c). */
+int submission_check_value(const struct element *element, const cJSON *item, double *out,
+                           struct api_error *error);
 
 /* Checks that `school` may report every element of the submission (403 otherwise). */
 int submission_authorize(const struct catalog *catalog, const struct submission *submission,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "aggregate.h"
+#include "balance.h"
 #include "jsonutil.h"
 #include "keys.h"
 #include "log.h"
@@ -361,6 +362,40 @@ static char *render_values(const struct catalog *catalog, const double *values)
     return printed;
 }
 
+/* The period's balanced-development evaluation (balance.h), stored next to the snapshot; ""
+ * when the catalog has none. Caller frees with cJSON_free(); NULL when out of memory. */
+static char *render_balance(const struct catalog *catalog, const struct district *district,
+                            int period, const struct figures *figures)
+{
+    if (!catalog->balance_rules) {
+        char *empty = cJSON_malloc(1);
+        if (empty)
+            empty[0] = '\0';
+        return empty;
+    }
+    struct balance_input input = {catalog, district, period, figures};
+    cJSON *document = balance_build(&input);
+    char *printed = json_print(document);
+    cJSON_Delete(document);
+    return printed;
+}
+
+/* One digest over both documents, so that a change of either bumps the version. */
+static int digest_documents(const char *body, const char *balance, char *digest)
+{
+    size_t body_length = strlen(body), balance_length = strlen(balance);
+    char *both = malloc(body_length + balance_length + 2);
+    if (!both)
+        return -1;
+    memcpy(both, body, body_length);
+    both[body_length] = '\n';
+    memcpy(both + body_length + 1, balance, balance_length);
+    both[body_length + 1 + balance_length] = '\0';
+    token_hash(both, body_length + 1 + balance_length, digest);
+    free(both);
+    return 0;
+}
+
 /* Computes every period of the district in ascending order (later periods depend on earlier
  * ones through change-per-year and cumulative targets) and queues one STORE per period.
  * Returns the number of STOREs queued, or -1. */
@@ -383,26 +418,35 @@ static int append_district_stores(struct consumer *consumer, struct district_sta
         history[p] = (struct period_values){slot->period, slot->indicator_values};
         char *body = json_print(document);
         char *values = render_values(catalog, slot->indicator_values);
+        char *balance = render_balance(catalog, state->district, slot->period, &figures);
         cJSON_Delete(document);
-        if (!body || !values) {
+        if (!body || !values || !balance) {
             cJSON_free(body);
             cJSON_free(values);
+            cJSON_free(balance);
             free(history);
             return -1;
         }
         char digest[TOKEN_HASH_LENGTH + 1], source[32], period[8];
         char snapshot_key[KEY_MAX], timeline_key[KEY_MAX];
-        token_hash(body, strlen(body), digest);
+        if (digest_documents(body, balance, digest) != 0) {
+            cJSON_free(body);
+            cJSON_free(values);
+            cJSON_free(balance);
+            free(history);
+            return -1;
+        }
         snprintf(source, sizeof(source), "%lld", state->cellsver);
         snprintf(period, sizeof(period), "%04d", slot->period);
         keys_district(snapshot_key, KEY_DISTRICT_SNAPSHOT, state->district->id, slot->period);
         keys_district(timeline_key, KEY_DISTRICT_TIMELINE, state->district->id, slot->period);
-        const char *argv[] = {snapshot_key, timeline_key,     source, digest,
-                              body,         updated_at,       values, state->district->id,
-                              period,       CHANNEL_SNAPSHOTS};
-        redis_link_append_script(&consumer->link, SCRIPT_ID_STORE, 2, 10, argv, NULL);
+        const char *argv[] = {snapshot_key, timeline_key,      source, digest,
+                              body,         updated_at,        values, state->district->id,
+                              period,       CHANNEL_SNAPSHOTS, balance};
+        redis_link_append_script(&consumer->link, SCRIPT_ID_STORE, 2, 11, argv, NULL);
         cJSON_free(body);
         cJSON_free(values);
+        cJSON_free(balance);
         queued++;
     }
     free(history);

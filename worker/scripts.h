@@ -62,6 +62,9 @@
  *   ARGV[2] content digest  ARGV[3] body without version/updated_at (a JSON object)
  *   ARGV[4] updated_at      ARGV[5] values JSON   ARGV[6] district   ARGV[7] period
  *   ARGV[8] the channel to publish on
+ *   ARGV[9] the balanced-development document without version/updated_at ("" when the
+ *           catalog has no balance settings); the digest covers it, so a change of either
+ *           document bumps the one version both are served with
  * Returns the stored version (unchanged when skipped). */
 #define SCRIPT_STORE                                                                               \
     "local stored = redis.call('HMGET', KEYS[1], 'source', 'digest', 'version')\n"                 \
@@ -77,6 +80,10 @@
     "  ',\"updated_at\":\"' .. ARGV[4] .. '\"}'\n"                                                 \
     "redis.call('HSET', KEYS[1], 'source', ARGV[1], 'digest', ARGV[2], 'json', body,\n"            \
     "  'values', ARGV[5], 'updated_at', ARGV[4])\n"                                                \
+    "if ARGV[9] and ARGV[9] ~= '' then\n"                                                          \
+    "  redis.call('HSET', KEYS[1], 'balance', string.sub(ARGV[9], 1, -2) .. ',\"version\":' ..\n"  \
+    "    version .. ',\"updated_at\":\"' .. ARGV[4] .. '\"}')\n"                                   \
+    "end\n"                                                                                        \
     "redis.call('RPUSH', KEYS[2], '{\"version\":' .. version .. ',\"updated_at\":\"' ..\n"         \
     "  ARGV[4] .. '\",\"values\":' .. ARGV[5] .. '}')\n"                                           \
     "redis.call('LTRIM', KEYS[2], -1000, -1)\n"                                                    \
