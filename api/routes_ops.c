@@ -54,7 +54,23 @@ static void append_line(char *out, size_t size, const char *format, ...)
     va_end(args);
 }
 
-/* Reads the figures only Redis knows from the EXEC reply {XLEN, XINFO GROUPS, HGETALL}. */
+static const redisReply *field_of(const redisReply *pairs, const char *name)
+{
+    for (size_t i = 0; pairs->type == REDIS_REPLY_ARRAY && i + 1 < pairs->elements; i += 2)
+        if (pairs->element[i]->type == REDIS_REPLY_STRING &&
+            strcmp(pairs->element[i]->str, name) == 0)
+            return pairs->element[i + 1];
+    return NULL;
+}
+
+static long long id_milliseconds(const redisReply *id)
+{
+    return id && id->type == REDIS_REPLY_STRING ? atoll(id->str) : 0;
+}
+
+/* Reads the figures only Redis knows from the EXEC reply {XINFO STREAM, XINFO GROUPS,
+ * HGETALL}. The group's lag is measured in time (newest entry minus the last one delivered),
+ * not with XINFO's "lag" counter, which Redis 7.0 leaves stale in some histories. */
 static void render_redis_figures(const struct server *server, const redisReply *reply, char *out,
                                  size_t size)
 {
@@ -74,11 +90,13 @@ static void render_redis_figures(const struct server *server, const redisReply *
                 server->redis.connected ? 1LL : 0LL);
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
         return;
-    if (reply->element[0]->type == REDIS_REPLY_INTEGER)
+    const redisReply *length = field_of(reply->element[0], "length");
+    if (length && length->type == REDIS_REPLY_INTEGER)
         append_line(out, size,
                     "# HELP edumon_stream_length Entries in the submission stream.\n"
                     "# TYPE edumon_stream_length gauge\nedumon_stream_length %lld\n",
-                    reply->element[0]->integer);
+                    length->integer);
+    long long newest_ms = id_milliseconds(field_of(reply->element[0], "last-generated-id"));
     const redisReply *groups = reply->element[1];
     for (size_t g = 0; groups->type == REDIS_REPLY_ARRAY && g < groups->elements; g++) {
         const redisReply *group = groups->element[g];
@@ -91,11 +109,17 @@ static void render_redis_figures(const struct server *server, const redisReply *
                             "yet acknowledged.\n# TYPE edumon_stream_pending gauge\n"
                             "edumon_stream_pending %lld\n",
                             value->integer);
-            else if (strcmp(name, "lag") == 0 && value->type == REDIS_REPLY_INTEGER)
+            else if (strcmp(name, "last-delivered-id") == 0 && newest_ms > 0) {
+                long long delivered_ms = id_milliseconds(value);
+                double lag =
+                    newest_ms > delivered_ms ? (double)(newest_ms - delivered_ms) / 1e3 : 0;
                 append_line(out, size,
-                            "# HELP edumon_stream_lag Entries not yet delivered to any worker.\n"
-                            "# TYPE edumon_stream_lag gauge\nedumon_stream_lag %lld\n",
-                            value->integer);
+                            "# HELP edumon_stream_lag_seconds Age difference between the newest "
+                            "submission and the last one delivered to a worker.\n"
+                            "# TYPE edumon_stream_lag_seconds gauge\nedumon_stream_lag_seconds "
+                            "%.3f\n",
+                            lag);
+            }
         }
     }
 }
@@ -215,11 +239,11 @@ void routes_metrics(struct server *server, struct evhttp_request *request)
     context->server = server;
     http_watch_start(&context->watch, request);
     const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
-    const char *length[] = {"XLEN", KEY_STREAM};
+    const char *length[] = {"XINFO", "STREAM", KEY_STREAM};
     const char *groups[] = {"XINFO", "GROUPS", KEY_STREAM};
     const char *workers[] = {"HGETALL", KEY_WORKERS};
     redis_async_command(&server->redis, ignore, NULL, 1, multi, NULL);
-    redis_async_command(&server->redis, ignore, NULL, 2, length, NULL);
+    redis_async_command(&server->redis, ignore, NULL, 3, length, NULL);
     redis_async_command(&server->redis, ignore, NULL, 3, groups, NULL);
     redis_async_command(&server->redis, ignore, NULL, 2, workers, NULL);
     redis_async_command(&server->redis, on_metrics, context, 1, exec, NULL);

@@ -134,7 +134,9 @@ static void print_usage(enum config_role role, const char *program)
                "  --max-deliveries N  deliveries before dead-lettering [EDUMON_MAX_DELIVERIES, "
                "default 5]\n"
                "  --claim-idle MS   idle time before taking over another consumer's entries "
-               "[EDUMON_CLAIM_IDLE_MS, default 30000]\n");
+               "[EDUMON_CLAIM_IDLE_MS, default 30000]\n"
+               "  --retention-hours H  keep acknowledged stream entries this long "
+               "[EDUMON_STREAM_RETENTION_HOURS, default 168]\n");
     printf("  --help            this text\n");
 }
 
@@ -159,9 +161,9 @@ static bool parse_int(const char *text, int low, int high, int *out)
 }
 
 static const char *const known_flags[] = {
-    "--redis",    "--catalog",  "--log-level",       "--listen",
-    "--web",      "--max-body", "--max-connections", "--rate-limit",
-    "--consumer", "--batch",    "--max-deliveries",  "--claim-idle"};
+    "--redis",          "--catalog",         "--log-level",      "--listen",   "--web",
+    "--max-body",       "--max-connections", "--rate-limit",     "--consumer", "--batch",
+    "--max-deliveries", "--claim-idle",      "--retention-hours"};
 
 static int check_flags(int argc, char **argv)
 {
@@ -255,6 +257,7 @@ enum config_result config_load(struct config *config, enum config_role role, int
     config->batch_size = 256;
     config->max_deliveries = 5;
     config->claim_idle_ms = 30000;
+    config->retention_hours = 168;
     config->max_body_bytes = 1 << 20;
     config->max_connections = 4096;
     config->rate_limit = 600;
@@ -263,6 +266,8 @@ enum config_result config_load(struct config *config, enum config_role role, int
                   &config->max_deliveries) ||
         !load_int(argc, argv, "--claim-idle", "EDUMON_CLAIM_IDLE_MS", 100, 86400000,
                   &config->claim_idle_ms) ||
+        !load_int(argc, argv, "--retention-hours", "EDUMON_STREAM_RETENTION_HOURS", 1, 87600,
+                  &config->retention_hours) ||
         !load_int(argc, argv, "--max-body", "EDUMON_MAX_BODY", 1024, 64 << 20,
                   &config->max_body_bytes) ||
         !load_int(argc, argv, "--max-connections", "EDUMON_MAX_CONNECTIONS", 1, 1000000,

@@ -27,11 +27,12 @@ struct config {
     char web_dir[1024];
     const char *admin_token; /* from the environment; NULL when unset */
     const char *read_token;
-    char consumer[128]; /* worker: consumer name in the group */
-    int batch_size;     /* worker: entries per XREADGROUP */
-    int max_deliveries; /* worker: deliveries before an entry goes to the dead-letter stream */
-    int claim_idle_ms;  /* worker: idle time before XAUTOCLAIM takes an entry over */
-    int max_body_bytes; /* api */
+    char consumer[128];  /* worker: consumer name in the group */
+    int batch_size;      /* worker: entries per XREADGROUP */
+    int max_deliveries;  /* worker: deliveries before an entry goes to the dead-letter stream */
+    int claim_idle_ms;   /* worker: idle time before XAUTOCLAIM takes an entry over */
+    int retention_hours; /* worker: acknowledged entries older than this are trimmed */
+    int max_body_bytes;  /* api */
     int max_connections;
     int rate_limit; /* api: submissions per token per minute, 0 = unlimited */
     int log_level;

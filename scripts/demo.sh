@@ -188,8 +188,8 @@ wait_for_api() {
 
 install_packages
 
-say "building (cmake, Release) in ${BUILD_DIR#"$ROOT"/}"
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+say "building (cmake, RelWithDebInfo) in ${BUILD_DIR#"$ROOT"/}"
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 if [ ! -x "$BUILD_DIR/bin/edumon-api" ] || [ ! -x "$BUILD_DIR/bin/edumon-worker" ]; then
     die "the build did not produce $BUILD_DIR/bin/edumon-api and edumon-worker"

@@ -45,6 +45,8 @@ int consumer_init(struct consumer *consumer, const struct config *config,
     consumer->catalog = catalog;
     consumer->running = running;
     redis_link_init(&consumer->link, &config->redis);
+    /* First trim a few seconds after start, then once a minute. */
+    consumer->last_trim_ms = json_now_ms() - 55000;
     return district_cache_init(&consumer->cache, catalog);
 }
 
@@ -723,6 +725,57 @@ static const redisReply *stream_entries(const redisReply *reply)
     return stream->type == REDIS_REPLY_ARRAY && stream->elements == 2 ? stream->element[1] : NULL;
 }
 
+/* Trims the stream: entries older than the retention period go, but never one still pending or
+ * not yet delivered (the Redis docs warn that MAXLEN/MINID trimming can drop pending entries).
+ * Kept entries let GET /v1/submissions/{id} answer for the retention period. */
+static void trim_stream(struct consumer *consumer)
+{
+    long long now = json_now_ms();
+    if (now - consumer->last_trim_ms < 60000)
+        return;
+    consumer->last_trim_ms = now;
+    unsigned long long boundary =
+        (unsigned long long)(now - (long long)consumer->config->retention_hours * 3600000LL);
+    const char *groups[] = {"XINFO", "GROUPS", KEY_STREAM};
+    const char *pending[] = {"XPENDING", KEY_STREAM, STREAM_GROUP};
+    redisReply *group_reply = redis_link_command(&consumer->link, 3, groups, NULL);
+    redisReply *pending_reply =
+        group_reply ? redis_link_command(&consumer->link, 3, pending, NULL) : NULL;
+    bool known = false;
+    for (size_t g = 0;
+         group_reply && group_reply->type == REDIS_REPLY_ARRAY && g < group_reply->elements; g++) {
+        const redisReply *group = group_reply->element[g];
+        for (size_t i = 0; group->type == REDIS_REPLY_ARRAY && i + 1 < group->elements; i += 2) {
+            if (strcmp(group->element[i]->str, "last-delivered-id") != 0)
+                continue;
+            unsigned long long delivered = strtoull(group->element[i + 1]->str, NULL, 10);
+            boundary = delivered < boundary ? delivered : boundary;
+            known = true;
+        }
+    }
+    if (pending_reply && pending_reply->type == REDIS_REPLY_ARRAY && pending_reply->elements >= 2 &&
+        pending_reply->element[0]->integer > 0 &&
+        pending_reply->element[1]->type == REDIS_REPLY_STRING) {
+        unsigned long long oldest = strtoull(pending_reply->element[1]->str, NULL, 10);
+        boundary = oldest < boundary ? oldest : boundary;
+    }
+    if (known && pending_reply && pending_reply->type == REDIS_REPLY_ARRAY) {
+        char minid[32];
+        snprintf(minid, sizeof(minid), "%llu", boundary);
+        const char *trim[] = {"XTRIM", KEY_STREAM, "MINID", minid};
+        redisReply *reply = redis_link_command(&consumer->link, 4, trim, NULL);
+        if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
+            log_message(LOG_INFO, "trimmed %lld acknowledged entries older than %d h",
+                        reply->integer, consumer->config->retention_hours);
+        if (reply)
+            freeReplyObject(reply);
+    }
+    if (group_reply)
+        freeReplyObject(group_reply);
+    if (pending_reply)
+        freeReplyObject(pending_reply);
+}
+
 /* Publishes this worker's counters for the API's /metrics (hash edumon:workers, one field per
  * consumer, JSON), at most every 5 s. Workers serve no HTTP themselves. */
 static void publish_stats(struct consumer *consumer)
@@ -752,8 +805,10 @@ static void publish_stats(struct consumer *consumer)
 void consumer_run(struct consumer *consumer)
 {
     while (*consumer->running) {
-        if (consumer->link.context)
+        if (consumer->link.context) {
             publish_stats(consumer);
+            trim_stream(consumer);
+        }
         if (!consumer->link.context) {
             consumer->own_pending_done = 0;
             snprintf(consumer->pending_cursor, sizeof(consumer->pending_cursor), "0");

@@ -36,6 +36,7 @@ struct consumer {
     int own_pending_done;
     char pending_cursor[48]; /* where re-reading our own pending entries has got to */
     long long last_claim_ms;
+    long long last_trim_ms;
     struct consumer_stats stats;
 };
 

@@ -1,0 +1,18 @@
+# Unit tests (cmocka): one executable per module of common/ (and api/rate_limit.c).
+set(EDUMON_UNIT_TESTS test_period test_school test_token test_submission test_aggregate
+    test_target test_catalog test_config test_snapshot test_balance test_csv)
+foreach(name ${EDUMON_UNIT_TESTS})
+    add_executable(${name} unit/${name}.c)
+    target_link_libraries(${name} PRIVATE edumon_common PkgConfig::CMOCKA)
+    target_compile_definitions(${name} PRIVATE
+        EDUMON_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+    add_test(NAME unit.${name} COMMAND ${name})
+    set_tests_properties(unit.${name} PROPERTIES LABELS unit)
+endforeach()
+
+add_executable(test_rate_limit unit/test_rate_limit.c ${CMAKE_SOURCE_DIR}/api/rate_limit.c)
+target_include_directories(test_rate_limit PRIVATE ${CMAKE_SOURCE_DIR}/api)
+target_link_libraries(test_rate_limit PRIVATE PkgConfig::CMOCKA m)
+add_test(NAME unit.test_rate_limit COMMAND test_rate_limit)
+set_tests_properties(unit.test_rate_limit PROPERTIES LABELS unit)
+
