@@ -242,7 +242,8 @@ static void on_token(redisReply *reply, void *privdata)
 
 /* ---- step 1: the request itself -------------------------------------------------------------- */
 
-static bool content_type_is_json(struct evhttp_request *request)
+/* Whether the request's media type (parameters such as charset ignored) is `expected`. */
+static bool content_type_is(struct evhttp_request *request, const char *expected)
 {
     const char *type =
         evhttp_find_header(evhttp_request_get_input_headers(request), "Content-Type");
@@ -251,7 +252,7 @@ static bool content_type_is_json(struct evhttp_request *request)
     size_t length = strcspn(type, ";");
     while (length > 0 && type[length - 1] == ' ')
         length--;
-    return length == 16 && strncasecmp(type, "application/json", 16) == 0;
+    return length == strlen(expected) && strncasecmp(type, expected, length) == 0;
 }
 
 static bool read_idempotency_key(struct submit_context *context, struct evhttp_request *request)
@@ -273,22 +274,9 @@ static bool read_idempotency_key(struct submit_context *context, struct evhttp_r
     return true;
 }
 
-/* Whether the body is CSV (text/csv, with or without parameters): a bulk import. */
-static bool content_type_is_csv(struct evhttp_request *request)
-{
-    const char *type =
-        evhttp_find_header(evhttp_request_get_input_headers(request), "Content-Type");
-    if (!type)
-        return false;
-    size_t length = strcspn(type, ";");
-    while (length > 0 && type[length - 1] == ' ')
-        length--;
-    return length == 8 && strncasecmp(type, "text/csv", 8) == 0;
-}
-
 void routes_submissions_post(struct server *server, struct evhttp_request *request)
 {
-    if (content_type_is_csv(request)) {
+    if (content_type_is(request, "text/csv")) {
         routes_import_csv(server, request); /* routes_import.c */
         return;
     }
@@ -300,7 +288,7 @@ void routes_submissions_post(struct server *server, struct evhttp_request *reque
                         "submissions need a school token: Authorization: Bearer <token>");
         return;
     }
-    if (!content_type_is_json(request)) {
+    if (!content_type_is(request, "application/json")) {
         http_send_error(request, 415, "unsupported_media_type", "Content-Type",
                         "send the submission as Content-Type: application/json "
                         "(or a CSV import as text/csv)");
