@@ -10,7 +10,14 @@ packages=(build-essential cmake pkg-config libevent-dev libhiredis-dev libcjson-
           redis-server redis-tools python3 curl)
 for option in "$@"; do
     case "$option" in
-    --test) packages+=(libcmocka-dev nodejs npm chromium python3-yaml prometheus) ;;
+    --test)
+        packages+=(libcmocka-dev chromium python3-yaml prometheus)
+        # Node may come from elsewhere (NodeSource ships npm inside its nodejs, which
+        # conflicts with Debian's npm): ask for Debian's packages only when the commands
+        # are missing.
+        command -v node >/dev/null 2>&1 || packages+=(nodejs)
+        command -v npm >/dev/null 2>&1 || packages+=(npm)
+        ;;
     --bench) packages+=(wrk nginx-light) ;;
     --lint) packages+=(clang-format clang-tidy cppcheck) ;;
     *) echo "install-deps: unknown option $option" >&2; exit 2 ;;
