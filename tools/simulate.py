@@ -12,16 +12,20 @@ Everything goes through the public API, exactly as a school's client would:
   POST /v1/schools/{id}/token    (admin token)   rotate a token the state file does not know
   POST /v1/submissions           (school token)  the figures, with an Idempotency-Key
   GET  /v1/districts/{id}/snapshot               to report what came out at the end of a load
+  GET  /v1/districts/{id}/balance                the balanced-development verdict, likewise
 
 The figures are generated from the catalog (elements.json bounds, stages and "typical" ranges,
 balance.json standards) and a per-district profile: a development level that rises over the
 plan years (improving trends), class sizes that shrink, shares that grow. Related figures are
 consistent (inclusive children <= children, retained <= cohort, key teachers nested by level,
-teachers enough for the qualified-teacher count, ...). The balanced-development resources of
-primary and junior schools are shaped per district so that the pupil-weighted CVs
-(bal_*_cv) come out as intended: most districts pass every CV, a couple fail exactly one
-(one very under-equipped school, a few cramped inner-city playgrounds), and Xingqing fails one
-in its early years and then catches up.
+teachers enough for the qualified-teacher count, ...). The primary and junior schools are
+shaped per district against the national balanced-development evaluation (balance.json, as the
+worker computes it in GET /v1/districts/{id}/balance): schools go through a standardisation
+drive over the plan years, so early years fail on many schools and conditions, and in each
+district's latest period Xingqing, Anning and Zhonglou pass the whole evaluation while Xining
+(the primary sports-ground CV: cramped inner-city schools) and Erdaojiang (the junior equipment
+CV: one under-equipped township school) fail on exactly one CV. --dry-run prints the verdicts the
+generated figures give, computed the worker's way.
 
 Generation is deterministic for a given --seed, so a rerun sends the same bodies with the same
 Idempotency-Keys: the API answers them as replays and nothing is queued twice.
@@ -335,8 +339,9 @@ class District:
         a["resource"] = {res["id"]: r.gauss(0, 1) for res in self.catalog.balance["resources"]}
 
     def mark_weak_units(self):
-        """Picks the weak schools of each failing balance resource: the largest schools of the
-        stage outside the centre (their weight is what makes one school move a CV)."""
+        """Picks the weak schools of each failing balance resource: the largest public schools
+        of the stage (their weight is what lets a few schools move a CV), inner-city ones first
+        when there are several; a single weak junior school is a township school."""
         for stage, resource, count, *_ in self.profile.get("balance", []):
             candidates = [u for u in self.units if u.stage == stage and u.ownership == "public"]
             # several weak schools: the big inner-city ones (not in a township) first
@@ -1514,7 +1519,8 @@ class Simulator:
 
     def summary(self):
         """Waits until the worker has applied the load (every unit counted in each district's
-        latest period), then prints the balanced-development CVs of each district."""
+        latest period), then prints the balanced-development CVs of each district and the
+        verdict of the whole evaluation."""
         client = Client(self.args.api, self.args.timeout)
         deadline = time.monotonic() + self.args.settle
         self.say("balanced development (bal_*_cv) in each district's latest period, "
@@ -1558,7 +1564,31 @@ class Simulator:
             self.say("  %-20s %d  %-4s  %s  [v%s, %s/%s units reported]"
                      % (district.id, period, verdict, detail, snapshot.get("version"),
                         complete.get("reported"), complete.get("expected")))
+            self.say("  %-20s %d  evaluation: %s"
+                     % ("", period, self.balance_line(client, district, period)))
         client.close()
+
+    def balance_line(self, client, district, period):
+        """The verdict of GET /v1/districts/{id}/balance, with what fails."""
+        path = "/v1/districts/%s/balance?period=%04d" % (district.id, period)
+        status, body, _ = self.call(client, "GET", path, what=district.id,
+                                    headers=self.read_headers())
+        if status != 200 or not isinstance(body, dict):
+            return "not available (%s)" % status
+        verdict = body.get("verdict", {})
+        parts = []
+        for failure in verdict.get("failures", []):
+            check = failure.get("check")
+            if check == "cv":
+                parts.append("%s %s CV %.3f > %g" % (failure.get("stage"), failure.get("resource"),
+                                                     failure.get("value"), failure.get("limit")))
+            elif check == "school":
+                parts.append("%s school %s" % (failure.get("stage"), failure.get("school")))
+            else:
+                parts.append("condition %s" % failure.get("condition"))
+        shown = "; ".join(parts[:6]) + (" ..." if len(parts) > 6 else "")
+        return "%s (%s)%s" % (verdict.get("status"), verdict.get("summary_en"),
+                             ": " + shown if shown else "")
 
     def read_headers(self):
         token = os.environ.get("EDUMON_READ_TOKEN")
@@ -1588,6 +1618,19 @@ class Simulator:
                         else:
                             row.append("%.2f" % cv)
                 self.say("  %d p=%.2f cv %s" % (period, district.progress(period), " ".join(row)))
+                figures = {u.id: district.figures[(u.id, period)] for u in district.units}
+                failures = evaluate_balance(self.catalog, district.units, figures)
+                counted = {}
+                for check, stage, what, _ in failures:
+                    key = "%s school(s)" % stage if check == "school" else \
+                        "%s %s CV" % (stage, what) if check == "cv" else what
+                    counted[key] = counted.get(key, 0) + 1
+                listed = ", ".join("%s%s" % (k, " x%d" % n if n > 1 else "")
+                                   for k, n in counted.items())
+                self.say("       evaluation: %s" % ("fail: " + listed if failures else "pass"))
+                if self.args.verbose:
+                    for failure in failures:
+                        self.say("         %s %s %s: %s" % failure)
             if self.args.verbose:
                 for unit in district.units:
                     self.say("    %s %s %s %s" % (unit.id, unit.name, unit.stage, unit.ownership))
