@@ -11,6 +11,21 @@
 #include "server.h"
 #include "token.h"
 
+void http_send_buffer(struct evhttp_request *request, int status, struct evbuffer *buffer)
+{
+    if (evhttp_request_get_command(request) != EVHTTP_REQ_HEAD) {
+        evhttp_send_reply(request, status, NULL, buffer);
+        return;
+    }
+    /* HEAD: the headers of the GET, no body (libevent 2.1 would send it). */
+    char length[32];
+    snprintf(length, sizeof(length), "%zu", buffer ? evbuffer_get_length(buffer) : (size_t)0);
+    struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
+    evhttp_remove_header(headers, "Content-Length");
+    evhttp_add_header(headers, "Content-Length", length);
+    evhttp_send_reply(request, status, NULL, NULL);
+}
+
 void http_send_json(struct evhttp_request *request, int status, const char *body)
 {
     struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
@@ -22,7 +37,7 @@ void http_send_json(struct evhttp_request *request, int status, const char *body
         evbuffer_add(buffer, body, strlen(body));
         evbuffer_add(buffer, "\n", 1);
     }
-    evhttp_send_reply(request, status, NULL, buffer);
+    http_send_buffer(request, status, buffer);
     if (buffer)
         evbuffer_free(buffer);
 }
@@ -66,9 +81,13 @@ bool http_query(struct evhttp_request *request, const char *name, char *out, siz
     if (evhttp_parse_query_str(query, &parameters) != 0)
         return false;
     const char *value = evhttp_find_header(&parameters, name);
-    bool found = value && strlen(value) < size;
-    if (found)
+    bool found = value != NULL;
+    /* A value too long for any valid answer is passed on as "", which every caller refuses
+     * (rather than ignoring the parameter). */
+    if (found && strlen(value) < size)
         memcpy(out, value, strlen(value) + 1);
+    else if (found && size > 0)
+        out[0] = '\0';
     evhttp_clear_headers(&parameters);
     return found;
 }

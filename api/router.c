@@ -4,9 +4,11 @@
  * that timing costs no allocation. */
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #include "server.h"
 
@@ -167,6 +169,20 @@ static void route_v1(struct server *server, struct evhttp_request *request, char
     }
 }
 
+/* libevent 2.1 takes the first of several Content-Length headers; a proxy in front may take
+ * another, which is how requests are smuggled. Refuse them (RFC 9112 §6.3). */
+static bool has_conflicting_lengths(struct evhttp_request *request)
+{
+    int count = 0;
+    const struct evkeyval *header;
+    for (header = evhttp_request_get_input_headers(request)->tqh_first; header;
+         header = header->next.tqe_next) {
+        if (strcasecmp(header->key, "Content-Length") == 0)
+            count++;
+    }
+    return count > 1;
+}
+
 void route_request(struct evhttp_request *request, void *arg)
 {
     struct server *server = arg;
@@ -178,6 +194,12 @@ void route_request(struct evhttp_request *request, void *arg)
     }
     if (server->draining)
         evhttp_add_header(evhttp_request_get_output_headers(request), "Connection", "close");
+    if (has_conflicting_lengths(request)) {
+        start_timing(server, request, ROUTE_OTHER);
+        http_send_error(request, 400, "bad_request", "Content-Length",
+                        "more than one Content-Length header (request smuggling)");
+        return;
+    }
     char copy[520];
     memcpy(copy, path, strlen(path) + 1);
     char *segments[6];

@@ -220,7 +220,7 @@ static void on_metrics(redisReply *reply, void *privdata)
     free(text);
     evhttp_add_header(evhttp_request_get_output_headers(request), "Content-Type",
                       "text/plain; version=0.0.4; charset=utf-8");
-    evhttp_send_reply(request, 200, NULL, buffer);
+    http_send_buffer(request, 200, buffer);
     evbuffer_free(buffer);
 }
 
@@ -335,6 +335,6 @@ void routes_static(struct server *server, struct evhttp_request *request, const 
         http_send_unavailable(request);
         return;
     }
-    evhttp_send_reply(request, 200, NULL, buffer);
+    http_send_buffer(request, 200, buffer);
     evbuffer_free(buffer);
 }

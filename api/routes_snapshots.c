@@ -173,7 +173,7 @@ static void send_csv(struct waiter *waiter, struct evhttp_request *request, cons
     struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
     evhttp_add_header(headers, "Content-Type", "text/csv; charset=utf-8");
     evhttp_add_header(headers, "Content-Disposition", disposition);
-    evhttp_send_reply(request, 200, NULL, buffer);
+    http_send_buffer(request, 200, buffer);
     evbuffer_free(buffer);
 }
 

@@ -38,6 +38,10 @@ struct server {
 
 /* ---- helpers shared by the routes (http.c) ---- */
 
+/* Sends a body (NULL for none), honouring HEAD. `buffer` is borrowed. */
+struct evbuffer;
+void http_send_buffer(struct evhttp_request *request, int status, struct evbuffer *buffer);
+
 /* Sends a JSON body with a status. `body` is borrowed. */
 void http_send_json(struct evhttp_request *request, int status, const char *body);
 

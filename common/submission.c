@@ -46,6 +46,53 @@ int json_nesting_depth(const char *text, size_t length)
     return deepest;
 }
 
+/* What cJSON lets through but JSON (RFC 8259) or edumon does not: numbers with leading zeros
+ * ("012") and escaped NUL characters ("\u0000", which would silently cut a C string, so that
+ * "xq-001\u0000…" would pass for "xq-001"). Returns 0, or -1 with `error` filled. */
+static int json_check_strict(const char *text, size_t length, struct api_error *error)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < length; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\' && i + 1 < length) {
+                if (text[i + 1] == 'u' && i + 5 < length && strncmp(text + i + 2, "0000", 4) == 0) {
+                    api_error_set(error, 422, "invalid_string", "",
+                                  "strings may not contain NUL characters");
+                    return -1;
+                }
+                i++;
+            } else if (c == '"') {
+                in_string = false;
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+            continue;
+        }
+        /* A number starts after a delimiter, or after a '-' that itself follows one (so the
+         * exponent of 1e-05 is not mistaken for a number). */
+        const char *delimiters = " \t\r\n:[,";
+        bool starts_number =
+            c == '0' && (i == 0 || strchr(delimiters, text[i - 1]) ||
+                         (text[i - 1] == '-' && (i == 1 || strchr(delimiters, text[i - 2]))));
+        if (starts_number && i + 1 < length && text[i + 1] >= '0' && text[i + 1] <= '9') {
+            api_error_set(error, 400, "malformed_json", "",
+                          "numbers may not have leading zeros (near byte %zu)", i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A name taken from the request, safe to echo in an error: element and field names are plain
+ * identifiers, anything else (bad UTF-8, control characters, overlong) is not repeated. */
+static const char *printable_name(const char *name)
+{
+    return id_is_valid(name) ? name : "(not a valid name)";
+}
+
 /* Checks one value against its element: the contract's 422 cases. */
 static int parse_value(const struct element *element, const cJSON *item, double *out,
                        struct api_error *error)
@@ -107,17 +154,17 @@ static int parse_values(const struct catalog *catalog, const cJSON *values, stru
     cJSON_ArrayForEach(item, values)
     {
         char field[128];
-        snprintf(field, sizeof(field), "values.%.100s", item->string);
+        snprintf(field, sizeof(field), "values.%s", printable_name(item->string));
         int element = catalog_find_element(catalog, item->string);
         if (element < 0) {
-            api_error_set(error, 422, "unknown_element", field, "unknown element \"%.64s\"",
-                          item->string);
+            api_error_set(error, 422, "unknown_element", field, "unknown element \"%s\"",
+                          printable_name(item->string));
             return -1;
         }
         for (size_t i = 0; i < out->value_count; i++) {
             if (out->values[i].element == element) {
                 api_error_set(error, 422, "duplicate_element", field,
-                              "element \"%.64s\" appears twice", item->string);
+                              "element \"%s\" appears twice", printable_name(item->string));
                 return -1;
             }
         }
@@ -138,13 +185,23 @@ static int parse_object(const struct catalog *catalog, const cJSON *root, struct
         return -1;
     }
     const cJSON *item;
+    int seen[3] = {0, 0, 0};
+    static const char *const fields[3] = {"school", "period", "values"};
     cJSON_ArrayForEach(item, root)
     {
-        if (strcmp(item->string, "school") != 0 && strcmp(item->string, "period") != 0 &&
-            strcmp(item->string, "values") != 0) {
-            api_error_set(error, 400, "unknown_field", item->string,
-                          "unknown field \"%.64s\" (expected school, period, values)",
-                          item->string);
+        int known = -1;
+        for (int f = 0; f < 3; f++)
+            if (strcmp(item->string, fields[f]) == 0)
+                known = f;
+        if (known < 0) {
+            api_error_set(error, 400, "unknown_field", printable_name(item->string),
+                          "unknown field \"%s\" (expected school, period, values)",
+                          printable_name(item->string));
+            return -1;
+        }
+        if (seen[known]++) {
+            api_error_set(error, 400, "duplicate_field", fields[known],
+                          "field \"%s\" appears twice", fields[known]);
             return -1;
         }
     }
@@ -181,6 +238,8 @@ int submission_parse(const struct catalog *catalog, const char *body, size_t len
                       SUBMISSION_MAX_DEPTH);
         return -1;
     }
+    if (json_check_strict(body, length, error) != 0)
+        return -1;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(body, length, &end, 0);
     if (!root) {
