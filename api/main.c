@@ -19,6 +19,7 @@
 
 #define REDIS_TIMEOUT_MS 1000
 #define DRAIN_GRACE_MS   1500
+#define FIRST_REQUEST_MS 10000 /* a new connection must complete a request within this */
 
 static struct evhttp_bound_socket *listener;
 
@@ -55,7 +56,7 @@ static int start_http(struct server *server)
     if (!server->http)
         return -1;
     evhttp_set_gencb(server->http, route_request, server);
-    evhttp_set_timeout(server->http, 30);
+    evhttp_set_timeout(server->http, 30); /* idle keep-alive and slow bodies */
     evhttp_set_max_headers_size(server->http, 16384);
     /* libevent refuses far larger bodies itself; up to 4x the limit we read the body and
      * answer with our own JSON 413. */
@@ -63,6 +64,9 @@ static int start_http(struct server *server)
     evhttp_set_allowed_methods(server->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                                  EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                                  EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+    if (connection_guard_start(&server->guard, server->base, server->http, config->max_connections,
+                               FIRST_REQUEST_MS) != 0)
+        return -1;
     listener = evhttp_bind_socket_with_handle(server->http, config->listen_host,
                                               (ev_uint16_t)config->listen_port);
     if (!listener) {
@@ -122,6 +126,7 @@ done:
     redis_async_stop(&server.redis);
     if (server.http)
         evhttp_free(server.http);
+    connection_guard_stop(&server.guard);
     if (server.base)
         event_base_free(server.base);
     free(server.rate_limit);

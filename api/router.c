@@ -186,6 +186,9 @@ static bool has_conflicting_lengths(struct evhttp_request *request)
 void route_request(struct evhttp_request *request, void *arg)
 {
     struct server *server = arg;
+    struct evhttp_connection *connection = evhttp_request_get_connection(request);
+    if (connection)
+        connection_guard_served(&server->guard, evhttp_connection_get_bufferevent(connection));
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(request);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     if (!path || strlen(path) > 512) {

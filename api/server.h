@@ -15,6 +15,7 @@
 
 #include "catalog.h"
 #include "config.h"
+#include "connection_guard.h"
 #include "metrics.h"
 #include "rate_limit.h"
 #include "redis_async.h"
@@ -32,6 +33,7 @@ struct server {
     struct waiter *waiters; /* intrusive list */
     struct metrics metrics;
     struct rate_limit *rate_limit; /* owned */
+    struct connection_guard guard;
     bool draining;
     int connections;
 };
