@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
 .PHONY: all deps test-deps build test test-unit test-integration asan-test demo bench \
-        bench-quick container-test lint format clean
+        bench-quick container-test fuzz lint format clean
 
 all: build
 
@@ -37,7 +37,7 @@ asan-test: test-deps
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    ctest --output-on-failure -j2 -L 'unit|integration'
+	    ctest --output-on-failure -j2 -L 'unit|integration|hostile|fault'
 
 demo: deps
 	@scripts/demo.sh
@@ -49,6 +49,9 @@ bench: build
 bench-quick: build
 	@scripts/install-deps.sh --bench
 	@bench/run.sh --quick
+
+fuzz:
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-60} bash tests/fuzz/run.sh
 
 container-test:
 	@tests/container/run.sh

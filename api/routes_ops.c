@@ -22,17 +22,48 @@ void routes_healthz(struct server *server, struct evhttp_request *request)
     http_send_json(request, 200, "{\"status\":\"ok\"}");
 }
 
-void routes_readyz(struct server *server, struct evhttp_request *request)
+struct ready_context {
+    struct server *server;
+    struct http_watch watch;
+};
+
+static void answer_ready(struct evhttp_request *request, const struct server *server, bool redis)
 {
     char body[256];
-    bool ready = server->redis.connected && !server->draining;
+    bool ready = redis && !server->draining;
     snprintf(body, sizeof(body),
              "{\"status\":\"%s\",\"redis\":%s,\"catalog\":\"%s\",\"draining\":%s}",
-             ready ? "ready" : "not_ready", server->redis.connected ? "true" : "false",
-             server->catalog->hash, server->draining ? "true" : "false");
+             ready ? "ready" : "not_ready", redis ? "true" : "false", server->catalog->hash,
+             server->draining ? "true" : "false");
     if (!ready)
         evhttp_add_header(evhttp_request_get_output_headers(request), "Retry-After", "1");
     http_send_json(request, ready ? 200 : 503, body);
+}
+
+static void on_ping(redisReply *reply, void *privdata)
+{
+    struct ready_context *context = privdata;
+    struct evhttp_request *request = http_watch_end(&context->watch);
+    if (request)
+        answer_ready(request, context->server,
+                     reply && reply->type == REDIS_REPLY_STATUS && strcmp(reply->str, "PONG") == 0);
+    free(context);
+}
+
+/* Ready means Redis answers now (a PING within the command deadline), not merely that a TCP
+ * connection is open: a frozen Redis still accepts connections. */
+void routes_readyz(struct server *server, struct evhttp_request *request)
+{
+    struct ready_context *context = calloc(1, sizeof(*context));
+    if (!context || !server->redis.connected || server->draining) {
+        free(context);
+        answer_ready(request, server, server->redis.connected);
+        return;
+    }
+    context->server = server;
+    http_watch_start(&context->watch, request);
+    const char *argv[] = {"PING"};
+    redis_async_command(&server->redis, on_ping, context, 1, argv, NULL);
 }
 
 /* ---- /metrics ---------------------------------------------------------------------------- */
@@ -90,12 +121,12 @@ static void render_redis_figures(const struct server *server, const redisReply *
                 server->redis.connected ? 1LL : 0LL);
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
         return;
+    /* Before the first submission the stream does not exist (XINFO answers an error). */
     const redisReply *length = field_of(reply->element[0], "length");
-    if (length && length->type == REDIS_REPLY_INTEGER)
-        append_line(out, size,
-                    "# HELP edumon_stream_length Entries in the submission stream.\n"
-                    "# TYPE edumon_stream_length gauge\nedumon_stream_length %lld\n",
-                    length->integer);
+    append_line(out, size,
+                "# HELP edumon_stream_length Entries in the submission stream.\n"
+                "# TYPE edumon_stream_length gauge\nedumon_stream_length %lld\n",
+                length && length->type == REDIS_REPLY_INTEGER ? length->integer : 0LL);
     long long newest_ms = id_milliseconds(field_of(reply->element[0], "last-generated-id"));
     const redisReply *groups = reply->element[1];
     for (size_t g = 0; groups->type == REDIS_REPLY_ARRAY && g < groups->elements; g++) {

@@ -36,13 +36,25 @@ struct submit_context {
     bool has_idempotency;
     char idempotency_hash[TOKEN_HASH_LENGTH + 1]; /* of the Idempotency-Key header */
     char idempotency_key[KEY_MAX];
+    /* Finding out what happened when the connection dropped before SUBMIT's reply. */
+    bool sending;
+    unsigned long long timeouts_at_send;
+    long long sent_ms;
+    struct event *verify_timer;
     char digest[TOKEN_HASH_LENGTH + 1];
 };
+
+static void context_free(struct submit_context *context)
+{
+    if (context->verify_timer)
+        event_free(context->verify_timer);
+    free(context);
+}
 
 static void finish(struct submit_context *context)
 {
     http_watch_end(&context->watch);
-    free(context);
+    context_free(context);
 }
 
 static void reply_error(struct submit_context *context, int status, const char *code,
@@ -55,7 +67,7 @@ static void reply_error(struct submit_context *context, int status, const char *
                               "Bearer realm=\"edumon\"");
         http_send_error(request, status, code, field, message);
     }
-    free(context);
+    context_free(context);
 }
 
 static void reply_unavailable(struct submit_context *context)
@@ -63,7 +75,7 @@ static void reply_unavailable(struct submit_context *context)
     struct evhttp_request *request = http_watch_end(&context->watch);
     if (request)
         http_send_unavailable(request);
-    free(context);
+    context_free(context);
 }
 
 static void reply_accepted(struct submit_context *context, const char *id, bool replayed)
@@ -90,14 +102,67 @@ static void reply_accepted(struct submit_context *context, const char *id, bool 
             context->server->metrics.values_accepted += context->submission.value_count;
         }
     }
-    free(context);
+    context_free(context);
 }
 
 /* ---- step 4: queue ------------------------------------------------------------------------- */
 
+/* The connection dropped after SUBMIT was sent: the script may have run. Once its deadline has
+ * passed it can no longer run, so the marker it writes with the entry tells for certain. */
+#define VERIFY_WINDOW_MS 1500
+
+static void verify_later(struct submit_context *context, long long delay_ms);
+
+static void on_verified(redisReply *reply, void *privdata)
+{
+    struct submit_context *context = privdata;
+    if (reply && reply->type == REDIS_REPLY_STRING) {
+        const char *space = strchr(reply->str, ' ');
+        if (space) {
+            reply_accepted(context, space + 1, false);
+            return;
+        }
+    }
+    if (reply && reply->type == REDIS_REPLY_NIL) {
+        reply_unavailable(context); /* definitely not written */
+        return;
+    }
+    if (json_now_ms() - context->sent_ms < SUBMIT_DEADLINE_MS + VERIFY_WINDOW_MS) {
+        verify_later(context, 200);
+        return;
+    }
+    log_message(LOG_WARN, "could not confirm whether a submission was queued (Redis away)");
+    reply_unavailable(context);
+}
+
+static void on_verify_timer(evutil_socket_t fd, short events, void *arg)
+{
+    (void)fd, (void)events;
+    struct submit_context *context = arg;
+    const char *argv[] = {"GET", context->idempotency_key};
+    redis_async_command(&context->server->redis, on_verified, context, 2, argv, NULL);
+}
+
+static void verify_later(struct submit_context *context, long long delay_ms)
+{
+    if (!context->verify_timer)
+        context->verify_timer = evtimer_new(context->server->base, on_verify_timer, context);
+    struct timeval delay = {(time_t)(delay_ms / 1000), (suseconds_t)((delay_ms % 1000) * 1000)};
+    if (!context->verify_timer || evtimer_add(context->verify_timer, &delay) != 0)
+        reply_unavailable(context);
+}
+
 static void on_submitted(redisReply *reply, void *privdata)
 {
     struct submit_context *context = privdata;
+    if (!reply && !context->sending &&
+        context->server->redis.timeouts == context->timeouts_at_send) {
+        /* Sent, then the connection dropped: find out before answering. (Not sent at all, or
+         * timed out on a stuck Redis that cannot run it before its deadline: nothing written.) */
+        long long wait = context->sent_ms + SUBMIT_DEADLINE_MS + 100 - json_now_ms();
+        verify_later(context, wait > 0 ? wait : 0);
+        return;
+    }
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1) {
         if (reply && reply->type == REDIS_REPLY_ERROR)
             log_message(LOG_ERROR, "SUBMIT failed: %s", reply->str);
@@ -130,9 +195,18 @@ static void queue_submission(struct submit_context *context)
         return;
     }
     token_hash(body, strlen(body), context->digest);
-    if (context->has_idempotency)
-        keys_idempotency(context->idempotency_key, context->admin ? "admin" : context->owner_id,
-                         context->idempotency_hash);
+    const char *unit = context->admin ? "admin" : context->owner_id;
+    if (context->has_idempotency) {
+        keys_idempotency(context->idempotency_key, unit, context->idempotency_hash);
+    } else {
+        char marker[TOKEN_TEXT_LENGTH + 1];
+        if (token_generate(marker) != 0) {
+            cJSON_free(body);
+            reply_unavailable(context);
+            return;
+        }
+        keys_idempotency(context->idempotency_key, unit, marker);
+    }
     char deadline[32], received[32], period[8];
     snprintf(deadline, sizeof(deadline), "%lld",
              redis_async_now_ms(&server->redis) + SUBMIT_DEADLINE_MS);
@@ -140,11 +214,11 @@ static void queue_submission(struct submit_context *context)
     snprintf(period, sizeof(period), "%04d", context->submission.period);
     const char *argv[] = {KEY_STREAM,
                           KEY_TOKENS,
-                          context->has_idempotency ? context->idempotency_key : "edumon:idem:-",
+                          context->idempotency_key,
                           deadline,
                           context->admin ? "" : context->token_hash,
                           context->owner_id,
-                          context->has_idempotency ? "1" : "0",
+                          context->has_idempotency ? "1" : "m",
                           context->digest,
                           "type",
                           "submission",
@@ -160,8 +234,12 @@ static void queue_submission(struct submit_context *context)
                           received,
                           "body",
                           body};
+    context->sending = true;
+    context->timeouts_at_send = server->redis.timeouts;
+    context->sent_ms = json_now_ms();
     script_call(&server->redis, API_SCRIPT_SUBMIT, 3, (int)(sizeof(argv) / sizeof(*argv)), argv,
                 NULL, on_submitted, context);
+    context->sending = false;
     cJSON_free(body);
 }
 

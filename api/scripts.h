@@ -10,7 +10,10 @@
  *   ARGV[1] deadline in Redis milliseconds: later than this, write nothing (the client has
  *           already been told 503, so the entry must not appear afterwards)
  *   ARGV[2] token hash ("" for the admin token)   ARGV[3] the unit the token belongs to
- *   ARGV[4] "1" when an Idempotency-Key was given  ARGV[5] body digest
+ *   ARGV[4] "1" when an Idempotency-Key was given (look it up, keep it 24 h), "m" for a
+ *           marker only (keep "digest id" under KEYS[3] for 2 minutes, so that an API whose
+ *           connection dropped before the reply can find out whether the entry was written),
+ *           "0" for neither   ARGV[5] body digest
  *   ARGV[6..] the stream entry's field/value pairs
  * Returns {"ok", id} | {"expired"} | {"token"} | {"repeat", id, digest}. */
 #define SCRIPT_SUBMIT                                                                              \
@@ -31,6 +34,8 @@
     "local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 6))\n"                               \
     "if ARGV[4] == '1' then\n"                                                                     \
     "  redis.call('SET', KEYS[3], ARGV[5] .. ' ' .. id, 'EX', 86400)\n"                            \
+    "elseif ARGV[4] == 'm' then\n"                                                                 \
+    "  redis.call('SET', KEYS[3], ARGV[5] .. ' ' .. id, 'EX', 120)\n"                              \
     "end\n"                                                                                        \
     "return {'ok', id}\n"
 

@@ -889,6 +889,10 @@ struct catalog *catalog_load(const char *directory, char *error, size_t error_si
     for (unsigned int i = 0; i < sum_length && i < 32; i++)
         snprintf(catalog->public.hash + 2 * (size_t)i, 3, "%02x", sum[i]);
     if (result != 0) {
+        /* One line, whatever the offending names contain. */
+        for (char *p = error; *p; p++)
+            if ((unsigned char)*p < 0x20)
+                *p = ' ';
         catalog_free(&catalog->public);
         return NULL;
     }

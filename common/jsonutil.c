@@ -2,6 +2,7 @@
 #include "jsonutil.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,21 @@ char *json_error_body(const char *code, const char *message, const char *field)
     char *printed = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return printed;
+}
+
+void json_add_number(cJSON *object, const char *name, double value)
+{
+    if (!isfinite(value)) {
+        cJSON_AddNullToObject(object, name);
+        return;
+    }
+    char text[32];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(text, sizeof(text), "%.*g", digits, value);
+        if (strtod(text, NULL) == value)
+            break;
+    }
+    cJSON_AddRawToObject(object, name, text);
 }
 
 char *json_print(const cJSON *item)

@@ -24,6 +24,11 @@ long long json_now_ms(void);
  * (`field` omitted when NULL or empty). Caller frees with free(). */
 char *json_error_body(const char *code, const char *message, const char *field);
 
+/* Adds a number printed with the fewest digits that read back as exactly the same double
+ * (cJSON's own printing keeps 15 digits whenever they compare "close enough", so 0.1 + 0.2
+ * would come out as 0.3). Non-finite values become null. */
+void json_add_number(cJSON *object, const char *name, double value);
+
 /* cJSON_PrintUnformatted, but NULL-safe. Caller frees with cJSON_free(). */
 char *json_print(const cJSON *item);
 

@@ -1,5 +1,6 @@
 /* snapshot.c -- see snapshot.h. */
 #include "snapshot.h"
+#include "jsonutil.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -10,7 +11,7 @@
 static void add_number_or_null(cJSON *object, const char *name, bool present, double value)
 {
     if (present && isfinite(value))
-        cJSON_AddNumberToObject(object, name, value);
+        json_add_number(object, name, value);
     else
         cJSON_AddNullToObject(object, name);
 }
@@ -46,12 +47,12 @@ static cJSON *render_target(const struct target *target)
     cJSON *object = cJSON_CreateObject();
     cJSON_AddStringToObject(object, "op", target_op_name(target->op));
     if (target->op == TARGET_BETWEEN) {
-        cJSON_AddNumberToObject(object, "min", target->min);
-        cJSON_AddNumberToObject(object, "max", target->max);
+        json_add_number(object, "min", target->min);
+        json_add_number(object, "max", target->max);
     } else {
-        cJSON_AddNumberToObject(object, "value", target->value);
+        json_add_number(object, "value", target->value);
     }
-    cJSON_AddNumberToObject(object, "year", target->year);
+    json_add_number(object, "year", target->year);
     if (target->cumulative)
         cJSON_AddTrueToObject(object, "cumulative");
     return object;
@@ -70,15 +71,15 @@ static cJSON *render_indicator(const struct snapshot_input *input, const struct 
     cJSON_AddStringToObject(object, "kind", indicator_kind_name(indicator->kind));
     add_number_or_null(object, "value", result->has_value, result->value);
     if (result->has_parts) {
-        cJSON_AddNumberToObject(object, "numerator", result->numerator);
-        cJSON_AddNumberToObject(object, "denominator", result->denominator);
+        json_add_number(object, "numerator", result->numerator);
+        json_add_number(object, "denominator", result->denominator);
     }
     if (result->has_spread) {
-        cJSON_AddNumberToObject(object, "mean", result->mean);
-        cJSON_AddNumberToObject(object, "sd", result->deviation);
+        json_add_number(object, "mean", result->mean);
+        json_add_number(object, "sd", result->deviation);
     }
-    cJSON_AddNumberToObject(object, "schools_reporting", (double)result->schools_reporting);
-    cJSON_AddNumberToObject(object, "schools_expected", (double)result->schools_expected);
+    json_add_number(object, "schools_reporting", (double)result->schools_reporting);
+    json_add_number(object, "schools_expected", (double)result->schools_expected);
     cJSON_AddItemToObject(object, "target", render_target(target));
 
     struct target_context context;
@@ -89,9 +90,9 @@ static cJSON *render_indicator(const struct snapshot_input *input, const struct 
     cJSON_AddStringToObject(object, "rule", evaluation.rule);
     add_number_or_null(object, "gap", evaluation.has_gap, evaluation.gap);
     if (evaluation.has_expected)
-        cJSON_AddNumberToObject(object, "expected", evaluation.expected);
+        json_add_number(object, "expected", evaluation.expected);
     if (evaluation.has_compared && evaluation.compared != result->value)
-        cJSON_AddNumberToObject(object, "compared", evaluation.compared);
+        json_add_number(object, "compared", evaluation.compared);
     return object;
 }
 
@@ -113,9 +114,8 @@ cJSON *snapshot_build(const struct snapshot_input *input, double *values_out)
     cJSON_AddStringToObject(root, "period", period);
     cJSON_AddStringToObject(root, "catalog", catalog->hash);
     cJSON *completeness = cJSON_AddObjectToObject(root, "completeness");
-    cJSON_AddNumberToObject(completeness, "expected", (double)input->figures->school_count);
-    cJSON_AddNumberToObject(completeness, "reported",
-                            (double)figures_reporting_schools(input->figures));
+    json_add_number(completeness, "expected", (double)input->figures->school_count);
+    json_add_number(completeness, "reported", (double)figures_reporting_schools(input->figures));
     cJSON *indicators = cJSON_AddArrayToObject(root, "indicators");
     for (size_t t = 0; t < input->district->target_count; t++) {
         const struct target *target = &input->district->targets[t];

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "jsonutil.h"
 #include "period.h"
 
 void api_error_set(struct api_error *error, int status, const char *code, const char *field,
@@ -295,7 +296,7 @@ char *submission_render(const struct catalog *catalog, const struct submission *
         if (element->type == ELEMENT_BOOLEAN)
             cJSON_AddBoolToObject(values, element->id, submission->values[i].value != 0);
         else
-            cJSON_AddNumberToObject(values, element->id, submission->values[i].value);
+            json_add_number(values, element->id, submission->values[i].value);
     }
     char *printed = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);

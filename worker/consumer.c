@@ -357,7 +357,7 @@ static char *render_values(const struct catalog *catalog, const double *values)
         if (isnan(values[i]))
             cJSON_AddNullToObject(object, catalog->indicators[i].id);
         else
-            cJSON_AddNumberToObject(object, catalog->indicators[i].id, values[i]);
+            json_add_number(object, catalog->indicators[i].id, values[i]);
     }
     char *printed = cJSON_PrintUnformatted(object);
     cJSON_Delete(object);

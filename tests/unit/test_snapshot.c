@@ -31,7 +31,13 @@ static void builds_the_contract_shape(void **state)
     struct period_values history[] = {{2023, earlier}};
     struct snapshot_input input = {catalog, &catalog->districts[0], 2024, &figures, history, 1};
     double values[16];
-    cJSON *document = snapshot_build(&input, values);
+    cJSON *built = snapshot_build(&input, values);
+    assert_non_null(built);
+    /* Read it back as a client does: numbers are printed exactly (raw items in memory). */
+    char *text = cJSON_PrintUnformatted(built);
+    cJSON_Delete(built);
+    cJSON *document = cJSON_Parse(text);
+    cJSON_free(text);
     assert_non_null(document);
     assert_string_equal(cJSON_GetObjectItem(document, "period")->valuestring, "2024");
     assert_string_equal(cJSON_GetObjectItem(document, "catalog")->valuestring, catalog->hash);
