@@ -59,13 +59,13 @@ container-test:
 lint:
 	@scripts/install-deps.sh --lint
 	@cmake -S . -B $(BUILD) >/dev/null
-	@clang-format --dry-run --Werror common/*.[ch] api/*.[ch] worker/*.[ch] tests/unit/*.[ch]
+	@clang-format --dry-run --Werror common/*.[ch] api/*.[ch] worker/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] bench/*.c
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	    --inline-suppr -I common common api worker
 	@clang-tidy -p $(BUILD) --quiet common/*.c api/*.c worker/*.c 2>/dev/null
 
 format:
-	@clang-format -i common/*.[ch] api/*.[ch] worker/*.[ch] tests/unit/*.[ch]
+	@clang-format -i common/*.[ch] api/*.[ch] worker/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] bench/*.c
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

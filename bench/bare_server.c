@@ -111,8 +111,8 @@ int main(int argc, char **argv)
         return 1;
     }
     int one = 1;
-    if (nodelay && setsockopt(evhttp_bound_socket_get_fd(listener), IPPROTO_TCP, TCP_NODELAY,
-                              &one, sizeof(one)) != 0) {
+    if (nodelay && setsockopt(evhttp_bound_socket_get_fd(listener), IPPROTO_TCP, TCP_NODELAY, &one,
+                              sizeof(one)) != 0) {
         perror("setsockopt TCP_NODELAY");
         return 1;
     }

@@ -68,7 +68,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         }
     }
     const char *tmp = getenv("TMPDIR");
-    snprintf(directory, sizeof(directory), "%s/edumon-fuzz-catalog-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    snprintf(directory, sizeof(directory), "%s/edumon-fuzz-catalog-XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(directory))
         abort();
     snprintf(path, sizeof(path), "%s/districts", directory);
@@ -104,7 +105,8 @@ static void check_catalog(const struct catalog *catalog)
                    district->plan_last_year);
         for (size_t t = 0; t < district->target_count; t++) {
             const struct target *target = &district->targets[t];
-            FUZZ_CHECK(target->indicator >= 0 && (size_t)target->indicator < catalog->indicator_count,
+            FUZZ_CHECK(target->indicator >= 0 &&
+                           (size_t)target->indicator < catalog->indicator_count,
                        "target refers to indicator %d", target->indicator);
             for (size_t m = 1; m < target->milestone_count; m++)
                 FUZZ_CHECK(target->milestones[m - 1].year < target->milestones[m].year,

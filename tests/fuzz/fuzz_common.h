@@ -17,7 +17,8 @@
 #define FUZZ_CHECK(condition, ...)                                                                 \
     do {                                                                                           \
         if (!(condition)) {                                                                        \
-            fprintf(stderr, "\ninvariant failed at %s:%d: %s\n  ", __FILE__, __LINE__, #condition); \
+            fprintf(stderr, "\ninvariant failed at %s:%d: %s\n  ", __FILE__, __LINE__,             \
+                    #condition);                                                                   \
             fprintf(stderr, __VA_ARGS__);                                                          \
             fprintf(stderr, "\n");                                                                 \
             abort();                                                                               \

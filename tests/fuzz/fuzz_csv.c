@@ -43,8 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     csv_writer_init(&writer, true);
     for (size_t r = 0; r < document.record_count; r++) {
         const struct csv_record *record = &document.records[r];
-        FUZZ_CHECK(record->line >= 1 && record->line >= previous_line, "record %zu on line %zu",
-                   r, record->line);
+        FUZZ_CHECK(record->line >= 1 && record->line >= previous_line, "record %zu on line %zu", r,
+                   record->line);
         FUZZ_CHECK(record->field_count >= 1, "record without fields");
         previous_line = record->line;
         for (size_t f = 0; f < record->field_count; f++) {

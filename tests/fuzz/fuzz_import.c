@@ -25,8 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct api_error error;
     memset(&error, 0, sizeof(error));
     if (import_parse(catalog, (const char *)data, size, &batch, &error) != 0) {
-        FUZZ_CHECK(error.status == 400 || error.status == 422 || error.status == 503,
-                   "status %d", error.status);
+        FUZZ_CHECK(error.status == 400 || error.status == 422 || error.status == 503, "status %d",
+                   error.status);
         FUZZ_CHECK(error.code[0] && memchr(error.message, 0, sizeof(error.message)), "bad error");
         return 0;
     }
@@ -67,8 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cJSON_free(body);
     }
     FUZZ_CHECK(values <= batch.line_count, "%zu values from %zu lines", values, batch.line_count);
-    size_t listed = batch.conflict_count < IMPORT_MAX_CONFLICTS ? batch.conflict_count
-                                                                : IMPORT_MAX_CONFLICTS;
+    size_t listed =
+        batch.conflict_count < IMPORT_MAX_CONFLICTS ? batch.conflict_count : IMPORT_MAX_CONFLICTS;
     FUZZ_CHECK(batch.conflict_count <= batch.conflict_total, "conflicts %zu of %zu",
                batch.conflict_count, batch.conflict_total);
     for (size_t c = 0; c < listed; c++) {
@@ -77,13 +77,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        memchr(conflict->value, 0, sizeof(conflict->value)) &&
                        memchr(conflict->message, 0, sizeof(conflict->message)),
                    "conflict %zu malformed", c);
-        FUZZ_CHECK(fuzz_utf8_valid((const unsigned char *)conflict->value, strlen(conflict->value)) ||
-                       !fuzz_utf8_valid(data, size),
-                   "conflict value cut inside a UTF-8 sequence: \"%s\"", conflict->value);
+        FUZZ_CHECK(
+            fuzz_utf8_valid((const unsigned char *)conflict->value, strlen(conflict->value)) ||
+                !fuzz_utf8_valid(data, size),
+            "conflict value cut inside a UTF-8 sequence: \"%s\"", conflict->value);
     }
     size_t rejected = import_rejected_lines(&batch);
     for (size_t i = 1; i < rejected; i++)
-        FUZZ_CHECK(batch.rejected_lines[i - 1] < batch.rejected_lines[i], "rejected lines unsorted");
+        FUZZ_CHECK(batch.rejected_lines[i - 1] < batch.rejected_lines[i],
+                   "rejected lines unsorted");
     import_batch_free(&batch);
     return 0;
 }

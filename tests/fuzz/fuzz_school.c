@@ -20,7 +20,8 @@ static void check_record(const struct school *school)
                    memchr(school->token_hash, 0, sizeof(school->token_hash)),
                "unterminated field");
     FUZZ_CHECK((unsigned)school->stage < STAGE_COUNT, "stage %d", (int)school->stage);
-    FUZZ_CHECK((unsigned)school->ownership < OWNERSHIP_COUNT, "ownership %d", (int)school->ownership);
+    FUZZ_CHECK((unsigned)school->ownership < OWNERSHIP_COUNT, "ownership %d",
+               (int)school->ownership);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

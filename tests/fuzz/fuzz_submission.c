@@ -100,11 +100,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         school.stage = (enum stage)stage;
         bool allowed = true;
         for (size_t i = 0; i < first.value_count; i++)
-            allowed = allowed && (catalog->elements[first.values[i].element].stages & (1u << stage));
+            allowed =
+                allowed && (catalog->elements[first.values[i].element].stages & (1u << stage));
         memset(&error, 0, sizeof(error));
         int result = submission_authorize(catalog, &first, &school, &error);
-        FUZZ_CHECK((result == 0) == allowed, "authorize(%s) = %d, expected %s", stage_name(school.stage),
-                   result, allowed ? "allowed" : "refused");
+        FUZZ_CHECK((result == 0) == allowed, "authorize(%s) = %d, expected %s",
+                   stage_name(school.stage), result, allowed ? "allowed" : "refused");
         if (result != 0)
             FUZZ_CHECK(error.status == 403 && error.code[0], "authorize error %d %s", error.status,
                        error.code);

@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char hash[TOKEN_HASH_LENGTH + 1];
     memset(hash, 'x', sizeof(hash));
     token_hash(header, length, hash);
-    FUZZ_CHECK(strlen(hash) == TOKEN_HASH_LENGTH && strspn(hash, "0123456789abcdef") == TOKEN_HASH_LENGTH,
+    FUZZ_CHECK(strlen(hash) == TOKEN_HASH_LENGTH &&
+                   strspn(hash, "0123456789abcdef") == TOKEN_HASH_LENGTH,
                "hash \"%s\"", hash);
     if (length > 1) {
         char *other = fuzz_string(data, size);

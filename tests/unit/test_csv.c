@@ -128,11 +128,16 @@ struct import_fixture {
 static int import_setup(void **state)
 {
     struct import_fixture *fixture = calloc(1, sizeof(*fixture));
+    if (!fixture)
+        return -1;
     char error[512];
     fixture_create(fixture->directory);
     fixture->catalog = catalog_load(fixture->directory, error, sizeof(error));
-    if (!fixture->catalog)
+    if (!fixture->catalog) {
+        fixture_remove(fixture->directory);
+        free(fixture);
         return -1;
+    }
     *state = fixture;
     return 0;
 }
