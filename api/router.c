@@ -14,6 +14,9 @@
 #include "log.h"
 #include "server.h"
 
+/* The route travels in the low 4 bits of the completion callback's argument. */
+_Static_assert(ROUTE_COUNT <= 16, "route ids must fit in 4 bits");
+
 static struct metrics *timed_metrics;
 static struct timeval process_start;
 
