@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # (variables are for the scripts that source this)
 # bench/lib.sh -- what bench/run.sh and bench/profile.sh share: settings, starting redis-server,
 # edumon-api, edumon-worker(s) on free loopback ports, stopping them (always, via traps), failing
 # loudly when one dies, running wrk. Sourced, never run; expects ROOT-relative paths (the
@@ -24,8 +25,9 @@ note() { printf '# %s\n' "$*"; }
 for tool in redis-server redis-cli redis-benchmark wrk curl "$PYTHON"; do
     command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh --bench)"
 done
-[ -x "$BIN/edumon-api" ] && [ -x "$BIN/edumon-worker" ] ||
+if [ ! -x "$BIN/edumon-api" ] || [ ! -x "$BIN/edumon-worker" ]; then
     die "no edumon binaries in $BIN (make build, or BUILD=<dir>)"
+fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/${BENCH_TMP_PREFIX:-edumon-bench}.XXXXXX")
 SERVICES=()   # "name:pid:log" of the benchmark in progress, stopped in reverse order

@@ -70,7 +70,7 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 io_calls() { awk '/^syscr|^syscw/ { printf "%s ", $2 }' "/proc/$1/io"; }
 redis_pid() { redis-cli -p "$REDIS_PORT" info server | tr -d '\r' | sed -n 's/^process_id://p'; }
 
-COUNTERS_PID= COUNTERS_TICKS= COUNTERS_REDIS_TICKS= COUNTERS_IO=
+COUNTERS_PID='' COUNTERS_TICKS='' COUNTERS_REDIS_TICKS='' COUNTERS_IO=''
 counters_start() { # PID
     COUNTERS_PID=$1
     redis-cli -p "$REDIS_PORT" config resetstat >/dev/null
@@ -222,9 +222,9 @@ scenario_snapshot() {
 # drain_profiled DIR CATALOG VALUES -- one worker drains what is queued, under the profiler.
 drain_profiled() {
     local dir=$1 catalog=$2 values=$3 since result
-    local launch=("$BIN/edumon-worker")
+    local launch
     if [ "$TOOL" = perf ]; then
-        launch=(perf record -e cpu-clock -F 999 --call-graph dwarf,16384 -o "$dir/worker.perf"
+        launch=(perf record -e cpu-clock -F 999 --call-graph "dwarf,16384" -o "$dir/worker.perf"
             "$BIN/edumon-worker")
     else
         launch=(valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.worker"
@@ -325,7 +325,7 @@ scenario_drain_wide() {
     local dir=$TMP/drain-wide
     national_load "$dir"
     local values=$((SCHOOLS * 30))
-    echo "== drain-wide: $SCHOOLS submissions ($values values) over $(ls "$CATALOG_DIR/districts" | wc -l) districts, round-robin, 1 worker"
+    echo "== drain-wide: $SCHOOLS submissions ($values values) over $(find "$CATALOG_DIR/districts" -name '*.json' | wc -l) districts, round-robin, 1 worker"
     drain_clean "$dir" "$CATALOG_DIR" "$SCHOOLS" "$values"
     stop_services
     national_load "$dir/profiled"
