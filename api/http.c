@@ -92,6 +92,20 @@ bool http_query(struct evhttp_request *request, const char *name, char *out, siz
     return found;
 }
 
+int http_query_indicator(const struct server *server, struct evhttp_request *request)
+{
+    char id[80] = "";
+    if (!http_query(request, "indicator", id, sizeof(id))) {
+        http_send_error(request, 422, "missing_indicator", "indicator",
+                        "name the indicator: ?indicator=<id>");
+        return -1;
+    }
+    int indicator = catalog_find_indicator(server->catalog, id);
+    if (indicator < 0)
+        http_send_error(request, 422, "unknown_indicator", "indicator", "no such indicator");
+    return indicator;
+}
+
 const char *http_bearer(struct evhttp_request *request)
 {
     return token_from_header(

@@ -188,17 +188,9 @@ void routes_rankings_get(struct server *server, struct evhttp_request *request)
 {
     if (!http_check_read(server, request))
         return;
-    char indicator_id[80] = "";
-    if (!http_query(request, "indicator", indicator_id, sizeof(indicator_id))) {
-        http_send_error(request, 422, "missing_indicator", "indicator",
-                        "name the indicator: ?indicator=<id>");
+    int indicator = http_query_indicator(server, request);
+    if (indicator < 0)
         return;
-    }
-    int indicator = catalog_find_indicator(server->catalog, indicator_id);
-    if (indicator < 0) {
-        http_send_error(request, 422, "unknown_indicator", "indicator", "no such indicator");
-        return;
-    }
     int period = read_period(request);
     if (period < 0)
         return;

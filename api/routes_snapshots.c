@@ -501,17 +501,10 @@ void routes_history_get(struct server *server, struct evhttp_request *request, i
 {
     if (!http_check_read(server, request))
         return;
-    char indicator_id[80] = "", period_text[16] = "";
-    if (!http_query(request, "indicator", indicator_id, sizeof(indicator_id))) {
-        http_send_error(request, 422, "missing_indicator", "indicator",
-                        "name the indicator: ?indicator=<id>");
+    char period_text[16] = "";
+    int indicator = http_query_indicator(server, request);
+    if (indicator < 0)
         return;
-    }
-    int indicator = catalog_find_indicator(server->catalog, indicator_id);
-    if (indicator < 0) {
-        http_send_error(request, 422, "unknown_indicator", "indicator", "no such indicator");
-        return;
-    }
     int timeline_period = 0;
     if (http_query(request, "period", period_text, sizeof(period_text))) {
         timeline_period = period_parse(period_text);

@@ -61,6 +61,9 @@ const char *http_body(struct evhttp_request *request, size_t *length);
 /* Value of a query parameter copied into `out`; false when absent. */
 bool http_query(struct evhttp_request *request, const char *name, char *out, size_t size);
 
+/* The catalog index of ?indicator=, or -1 after answering 422 (missing or unknown). */
+int http_query_indicator(const struct server *server, struct evhttp_request *request);
+
 /* The bearer token of the request, or NULL. */
 const char *http_bearer(struct evhttp_request *request);
 
