@@ -62,6 +62,16 @@ void http_send_unavailable(struct evhttp_request *request)
                     "the data store is not reachable; nothing was written, try again shortly");
 }
 
+void http_send_outcome_unknown(struct evhttp_request *request)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(request), "Retry-After", "1");
+    http_send_error(request, 503, "outcome_unknown", NULL,
+                    "the data store stopped answering after the submission was sent to it, so "
+                    "it may or may not have been queued; sending the same submission again is "
+                    "safe (the same figures replace themselves, and with the same "
+                    "Idempotency-Key the first attempt's answer is returned)");
+}
+
 const char *http_body(struct evhttp_request *request, size_t *length)
 {
     struct evbuffer *input = evhttp_request_get_input_buffer(request);

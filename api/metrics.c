@@ -120,6 +120,10 @@ char *metrics_render(const struct metrics *metrics, const char *extra)
                 "# HELP edumon_submissions_rejected_total Submissions refused with a 4xx or 5xx.\n"
                 "# TYPE edumon_submissions_rejected_total counter\n"
                 "edumon_submissions_rejected_total %llu\n"
+                "# HELP edumon_submissions_outcome_unknown_total Submissions sent to Redis that "
+                "got no answer (503 outcome_unknown).\n"
+                "# TYPE edumon_submissions_outcome_unknown_total counter\n"
+                "edumon_submissions_outcome_unknown_total %llu\n"
                 "# HELP edumon_values_accepted_total Element values in accepted submissions.\n"
                 "# TYPE edumon_values_accepted_total counter\n"
                 "edumon_values_accepted_total %llu\n"
@@ -127,7 +131,7 @@ char *metrics_render(const struct metrics *metrics, const char *extra)
                 "# TYPE edumon_long_polls_total counter\n"
                 "edumon_long_polls_total %llu\n",
                 metrics->submissions_accepted, metrics->submissions_rejected,
-                metrics->values_accepted, metrics->long_polls);
+                metrics->submissions_unknown, metrics->values_accepted, metrics->long_polls);
     if (extra)
         text_append(&text, "%s", extra);
     if (text.failed) {

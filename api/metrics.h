@@ -30,6 +30,8 @@ struct metrics {
     unsigned long long latency_count[ROUTE_COUNT];
     double latency_sum[ROUTE_COUNT];
     unsigned long long submissions_accepted, submissions_rejected, values_accepted;
+    /* Writes answered 503 outcome_unknown: sent to Redis, no answer (see server.h). */
+    unsigned long long submissions_unknown;
     unsigned long long long_polls;
 };
 

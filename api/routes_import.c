@@ -48,6 +48,8 @@ struct import_context {
     struct school *records; /* per group */
     size_t imported, updated, ignored;
     cJSON *submissions; /* ids of the stream entries queued */
+    bool sending;       /* inside the EXEC call: a NULL reply then means it never left */
+    bool send_failed;
 };
 
 static void context_free(struct import_context *context)
@@ -147,6 +149,19 @@ static void on_queued(redisReply *reply, void *privdata)
 {
     struct import_context *context = privdata;
     /* EXEC: {SCRIPT LOAD sha, SUBMIT reply per group queued} */
+    if (!reply && context->sending) {
+        context->send_failed = true; /* never left; queue_groups answers */
+        return;
+    }
+    if (!reply) {
+        /* The transaction left and no answer came: Redis may have run it (see
+         * http_send_outcome_unknown). */
+        struct evhttp_request *request = http_watch_end(&context->watch);
+        if (request)
+            http_send_outcome_unknown(request);
+        context_free(context);
+        return;
+    }
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) {
         if (reply && reply->type == REDIS_REPLY_ERROR)
             log_message(LOG_ERROR, "CSV import: %s", reply->str);
@@ -249,7 +264,11 @@ static void queue_groups(struct import_context *context)
             return;
         }
     }
+    context->sending = true;
     redis_async_command(&server->redis, on_queued, context, 1, exec, NULL);
+    context->sending = false;
+    if (context->send_failed)
+        reply_unavailable(context);
 }
 
 /* ---- step 3: new, changed or unchanged ---------------------------------------------------- */

@@ -19,8 +19,11 @@
 #include "server.h"
 #include "token.h"
 
-/* How long after sending the SUBMIT script Redis may still execute it. Shorter than the
- * command timeout, so a client told 503 can never see its submission appear later. */
+/* How long after sending the SUBMIT script Redis may still execute it: a script that Redis
+ * only gets to later (it was frozen, or busy) writes nothing and answers "expired". Shorter
+ * than the command timeout, so a SUBMIT still unanswered at the timeout either ran before its
+ * deadline with its reply stuck behind a frozen Redis, or never will: the client is told the
+ * outcome is unknown (outcome_unknown), never that nothing was written. */
 #define SUBMIT_DEADLINE_MS 700
 
 struct submit_context {
@@ -37,7 +40,7 @@ struct submit_context {
     char idempotency_hash[TOKEN_HASH_LENGTH + 1]; /* of the Idempotency-Key header */
     char idempotency_key[KEY_MAX];
     /* Finding out what happened when the connection dropped before SUBMIT's reply. */
-    bool sending;
+    bool sending, send_failed;
     unsigned long long timeouts_at_send;
     long long sent_ms;
     struct event *verify_timer;
@@ -75,6 +78,15 @@ static void reply_unavailable(struct submit_context *context)
     struct evhttp_request *request = http_watch_end(&context->watch);
     if (request)
         http_send_unavailable(request);
+    context_free(context);
+}
+
+static void reply_outcome_unknown(struct submit_context *context)
+{
+    struct evhttp_request *request = http_watch_end(&context->watch);
+    if (request)
+        http_send_outcome_unknown(request);
+    context->server->metrics.submissions_unknown++;
     context_free(context);
 }
 
@@ -132,7 +144,7 @@ static void on_verified(redisReply *reply, void *privdata)
         return;
     }
     log_message(LOG_WARN, "could not confirm whether a submission was queued (Redis away)");
-    reply_unavailable(context);
+    reply_outcome_unknown(context);
 }
 
 static void on_verify_timer(evutil_socket_t fd, short events, void *arg)
@@ -155,12 +167,21 @@ static void verify_later(struct submit_context *context, long long delay_ms)
 static void on_submitted(redisReply *reply, void *privdata)
 {
     struct submit_context *context = privdata;
-    if (!reply && !context->sending &&
-        context->server->redis.timeouts == context->timeouts_at_send) {
-        /* Sent, then the connection dropped: find out before answering. (Not sent at all, or
-         * timed out on a stuck Redis that cannot run it before its deadline: nothing written.) */
+    if (!reply && context->sending) {
+        context->send_failed = true; /* never left; queue_submission answers */
+        return;
+    }
+    if (!reply && context->server->redis.timeouts == context->timeouts_at_send) {
+        /* Sent, then the connection dropped: once the deadline has passed the script can no
+         * longer run, so the marker it writes with the entry tells for certain. */
         long long wait = context->sent_ms + SUBMIT_DEADLINE_MS + 100 - json_now_ms();
         verify_later(context, wait > 0 ? wait : 0);
+        return;
+    }
+    if (!reply) {
+        /* Redis stopped answering with the SUBMIT on its way or done: a Redis frozen right
+         * after running it holds the reply until it resumes. */
+        reply_outcome_unknown(context);
         return;
     }
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1) {
@@ -239,8 +260,10 @@ static void queue_submission(struct submit_context *context)
     context->sent_ms = json_now_ms();
     script_call(&server->redis, API_SCRIPT_SUBMIT, 3, (int)(sizeof(argv) / sizeof(*argv)), argv,
                 NULL, on_submitted, context);
-    context->sending = false;
     cJSON_free(body);
+    context->sending = false;
+    if (context->send_failed)
+        reply_unavailable(context); /* there was no connection: nothing was written */
 }
 
 /* ---- step 3: authorise against the registry ---------------------------------------------- */

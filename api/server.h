@@ -52,8 +52,14 @@ void http_send_error(struct evhttp_request *request, int status, const char *cod
                      const char *field, const char *message);
 void http_send_api_error(struct evhttp_request *request, const struct api_error *error);
 
-/* 503 + Retry-After: Redis could not answer. */
+/* 503 + Retry-After: Redis could not answer; nothing was written. */
 void http_send_unavailable(struct evhttp_request *request);
+
+/* 503 + Retry-After, code outcome_unknown: a write was sent to Redis and no answer came back
+ * (Redis froze or the connection broke after the command left). Whether it was executed
+ * cannot be known in bounded time (the reply may be stuck behind a frozen Redis), so the
+ * client is told so rather than told "nothing was written". */
+void http_send_outcome_unknown(struct evhttp_request *request);
 
 /* The request's body as a contiguous buffer owned by the request. */
 const char *http_body(struct evhttp_request *request, size_t *length);

@@ -23,14 +23,18 @@ can be found. Meanwhile the test injects, in order:
       Redis through a small TCP proxy in this test, which forwards the SUBMIT, swallows the
       reply and closes): a network failure at the worst moment. Whatever the API answers
       then, the "non-202 leaves no trace" rule below must hold.
+  (f) the reply to a SUBMIT held back with the connection open (Redis ran the script and then
+      froze before answering): the API must answer 503 outcome_unknown, never "unavailable"
+      (which promises nothing was written), and the entry is in the stream;
 
 Afterwards, once the stream is drained, it checks against an independent model:
   * every 202 has exactly one stream entry with its tag, with the id the 202 gave, and the
     status `applied`; nothing was dead-lettered;
   * every non-202 answer (which must be a 503) and every refused connection left no trace:
     no stream entry carries its tag; an outcome the client could not learn (connection cut
-    mid-request) is resolved by looking in the stream (0 or 1 entry; then it counts as
-    accepted in its place in the unit's order);
+    mid-request, or a 503 whose code is outcome_unknown: the API sent the SUBMIT and Redis
+    froze before answering, so the API cannot know either) is resolved by looking in the
+    stream (0 or 1 entry; then it counts as accepted in its place in the unit's order);
   * every cell of every unit in Redis (edumon:{district}:cells:<period>, field
     "<school>/<element>" -> "<entry id> <value>") holds exactly the last accepted value and
     its entry id, and no other cells exist for these units;
@@ -46,6 +50,7 @@ import http.client
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -69,6 +74,7 @@ WORKER_KILLS = 12
 API_KILLS = 3
 REDIS_FREEZES = 2
 CONNECTION_CUTS = 2
+REPLY_HOLDS = 2
 FREEZE_SECONDS = 3.0
 UNAVAILABLE_WITHIN = 1.5
 
@@ -137,6 +143,8 @@ class Proxy(threading.Thread):
         self.port = self.listener.getsockname()[1]
         self.cut = threading.Event()
         self.cut_times = []
+        self.hold = threading.Event()
+        self.held = []  # (time, [tags of the submissions in the chunk whose replies were held])
 
     def run(self):
         while True:
@@ -181,6 +189,16 @@ class Proxy(threading.Thread):
                 data = client.recv(65536)
                 if not data:
                     break
+                if self.hold.is_set() and b"EVAL" in data and STREAM.encode() in data:
+                    # Redis runs it; its answer never comes back, the connection stays open
+                    # (a Redis that froze right after running the script).
+                    self.hold.clear()
+                    state["swallow"] = True
+                    upstream.sendall(data)
+                    tags = [int(tag) for tag in re.findall(
+                        rb'\\?"(?:students|school_places_added)\\?":(\d+)', data)]
+                    self.held.append((time.monotonic(), tags))
+                    continue
                 if self.cut.is_set() and b"EVAL" in data and STREAM.encode() in data:
                     self.cut.clear()
                     state["swallow"] = True
@@ -328,6 +346,13 @@ def http_request(port, method, path, body=None, token=None, timeout=5.0):
         connection.close()
 
 
+def error_code(payload):
+    try:
+        return json.loads(payload)["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 # ---- submitters and the model -------------------------------------------------------------------
 
 class Tags:
@@ -403,8 +428,14 @@ class Submitter(threading.Thread):
                 if status == 202:
                     submission.outcome = "accepted"
                     submission.entry_id = json.loads(payload)["id"]
+                elif status == 503 and headers.get("Retry-After") and \
+                        error_code(payload) == "outcome_unknown":
+                    # Sent to Redis, no answer (Redis froze after running it, or before):
+                    # the API says it cannot know. Resolved from the stream like a lost answer.
+                    submission.outcome = "unknown"
+                    submission.detail = "503 outcome_unknown"
                 elif status == 503 and headers.get("Retry-After"):
-                    submission.outcome = "unavailable"
+                    submission.outcome = "unavailable"  # "nothing was written": checked below
                 else:
                     submission.outcome = "unexpected"
                     submission.detail = "HTTP %d %r %r" % (status, headers, payload[:200])
@@ -424,7 +455,8 @@ class Faults:
         self.cluster, self.rng = cluster, rng
         self.runs = {"worker kill -9": 0, "api kill -9": 0, "redis restart (SIGTERM)": 0,
                      "redis restart (SIGKILL)": 0, "redis SIGSTOP 3 s": 0,
-                     "api-redis connection cut after a SUBMIT": 0}
+                     "api-redis connection cut after a SUBMIT": 0,
+                     "reply held after a SUBMIT ran": 0}
         self.freezes = []  # (stopped_at, continued_at)
         self.readyz_during_freeze = []
 
@@ -486,6 +518,21 @@ class Faults:
             self.runs["redis SIGSTOP 3 s"] += 1
             self.cluster.wait_ready(timeout=20)
 
+    def hold_replies(self):
+        for _ in range(REPLY_HOLDS):
+            time.sleep(self.rng.uniform(0.5, 1.0))
+            proxy = self.cluster.proxy
+            before = len(proxy.held)
+            proxy.hold.set()
+            deadline = time.monotonic() + 10
+            while len(proxy.held) == before and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if len(proxy.held) == before:
+                proxy.hold.clear()
+                raise Failure("no SUBMIT went through the proxy within 10 s")
+            self.cluster.wait_ready(timeout=20)
+            self.runs["reply held after a SUBMIT ran"] += 1
+
     def cut_connection(self):
         for _ in range(CONNECTION_CUTS):
             time.sleep(self.rng.uniform(0.5, 1.0))
@@ -527,7 +574,7 @@ def verify(cluster, units, submitters, faults, problems):
         for submission in submitter.sent:
             sent[submission.tag] = submission
     counts = {"accepted": 0, "unavailable": 0, "refused": 0, "unknown": 0,
-              "unknown->accepted": 0, "unexpected": 0}
+              "of which 503 outcome_unknown": 0, "unknown->accepted": 0, "unexpected": 0}
     for tag in by_tag:
         if tag not in sent:
             problems.append("stream entry with tag %r that no submission carried: %r"
@@ -535,6 +582,8 @@ def verify(cluster, units, submitters, faults, problems):
     for tag, submission in sent.items():
         found = by_tag.get(tag, [])
         counts[submission.outcome] = counts.get(submission.outcome, 0) + 1
+        if submission.detail == "503 outcome_unknown":
+            counts["of which 503 outcome_unknown"] += 1
         label = "submission %d (%s %s, %s)" % (tag, submission.unit, submission.period,
                                                submission.outcome)
         if len(found) > 1:
@@ -565,6 +614,20 @@ def verify(cluster, units, submitters, faults, problems):
                     body["values"] != submission.values:
                 problems.append("%s: queued body %r differs from the one sent %r"
                                 % (label, body, submission.values))
+    # The SUBMITs whose replies the proxy held: Redis ran them, the API could not know.
+    for _, tags in faults.cluster.proxy.held:
+        if not tags:
+            problems.append("a held SUBMIT chunk carried no tag")
+        for tag in tags:
+            submission = sent.get(tag)
+            if submission is None:
+                problems.append("held SUBMIT with tag %d that no submission carried" % tag)
+            elif submission.detail != "503 outcome_unknown":
+                problems.append("submission %d: its SUBMIT ran and the reply was held, answered "
+                                "%s %s (want 503 outcome_unknown)"
+                                % (tag, submission.outcome, submission.detail))
+            elif not by_tag.get(tag):
+                problems.append("submission %d: its SUBMIT ran but no stream entry has it" % tag)
     applied = [s for s in sent.values() if s.entry_id]
 
     # 2. Statuses and the dead-letter stream.
@@ -731,6 +794,8 @@ def main():
         faults.freeze_redis()
         print("faults: (e) API-Redis connection cuts")
         faults.cut_connection()
+        print("faults: (f) replies held after a SUBMIT ran")
+        faults.hold_replies()
         time.sleep(1.0)
         for submitter in submitters:
             submitter.stop_event.set()
