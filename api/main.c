@@ -21,8 +21,10 @@
 #include "server.h"
 
 #define REDIS_TIMEOUT_MS 1000
-#define DRAIN_GRACE_MS   1500
-#define FIRST_REQUEST_MS 10000 /* a new connection must complete a request within this */
+/* Bodies of snapshot documents kept in memory (a district's snapshot is ~20 KB). */
+#define SNAPSHOT_CACHE_BYTES ((size_t)64 << 20)
+#define DRAIN_GRACE_MS       1500
+#define FIRST_REQUEST_MS     10000 /* a new connection must complete a request within this */
 
 static struct evhttp_bound_socket *listener;
 
@@ -107,7 +109,8 @@ int main(int argc, char **argv)
         server.rate_limit->per_minute = config.rate_limit;
     int status = EXIT_FAILURE;
     struct event *stop_term = NULL, *stop_int = NULL;
-    if (!server.base || !server.rate_limit || start_http(&server) != 0)
+    server.cache = snapshot_cache_new(catalog->district_count, SNAPSHOT_CACHE_BYTES);
+    if (!server.base || !server.rate_limit || !server.cache || start_http(&server) != 0)
         goto done;
     if (redis_async_start(&server.redis, server.base, &config.redis, REDIS_TIMEOUT_MS) != 0 ||
         redis_async_subscribe(&server.subscriber, server.base, &config.redis, CHANNEL_SNAPSHOTS,
@@ -137,6 +140,7 @@ done:
     if (server.base)
         event_base_free(server.base);
     free(server.rate_limit);
+    snapshot_cache_free(server.cache);
     catalog_free(catalog);
     return status;
 }

@@ -129,9 +129,16 @@ char *metrics_render(const struct metrics *metrics, const char *extra)
                 "edumon_values_accepted_total %llu\n"
                 "# HELP edumon_long_polls_total Snapshot requests that waited for a change.\n"
                 "# TYPE edumon_long_polls_total counter\n"
-                "edumon_long_polls_total %llu\n",
+                "edumon_long_polls_total %llu\n"
+                "# HELP edumon_snapshot_cache_hits_total Snapshot reads answered from memory.\n"
+                "# TYPE edumon_snapshot_cache_hits_total counter\n"
+                "edumon_snapshot_cache_hits_total %llu\n"
+                "# HELP edumon_snapshot_cache_misses_total Snapshot reads that went to Redis.\n"
+                "# TYPE edumon_snapshot_cache_misses_total counter\n"
+                "edumon_snapshot_cache_misses_total %llu\n",
                 metrics->submissions_accepted, metrics->submissions_rejected,
-                metrics->submissions_unknown, metrics->values_accepted, metrics->long_polls);
+                metrics->submissions_unknown, metrics->values_accepted, metrics->long_polls,
+                metrics->snapshot_cache_hits, metrics->snapshot_cache_misses);
     if (extra)
         text_append(&text, "%s", extra);
     if (text.failed) {

@@ -33,6 +33,7 @@ struct metrics {
     /* Writes answered 503 outcome_unknown: sent to Redis, no answer (see server.h). */
     unsigned long long submissions_unknown;
     unsigned long long long_polls;
+    unsigned long long snapshot_cache_hits, snapshot_cache_misses;
 };
 
 const char *metrics_route_name(enum route_id route);

@@ -26,6 +26,7 @@ static void drop_connection(struct redis_async *redis)
     redisAsyncContext *context = redis->context;
     redis->context = NULL;
     redis->connected = false;
+    redis->subscribed = false;
     /* Calls every pending callback with a NULL reply. */
     redisAsyncFree(context);
     schedule_reconnect(redis);
@@ -110,8 +111,14 @@ static void on_subscription_message(redisAsyncContext *context, void *reply_poin
     redisReply *reply = reply_pointer;
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
         return;
-    if (strcmp(reply->element[0]->str, "message") == 0)
+    const char *kind = reply->element[0]->str;
+    if (kind && strcmp(kind, "message") == 0) {
         redis->on_message(reply->element[1]->str, reply->element[2]->str, redis->message_privdata);
+    } else if (kind && strcmp(kind, "subscribe") == 0) {
+        /* Subscribed from now on; what was published before is gone: re-check. */
+        redis->subscribed = true;
+        redis->on_message(redis->channel, "", redis->message_privdata);
+    }
 }
 
 static void on_connect(const redisAsyncContext *context, int status)
@@ -138,8 +145,6 @@ static void on_connect(const redisAsyncContext *context, int status)
     if (redis->channel) {
         redisAsyncCommand(mutable_context, on_subscription_message, redis, "SUBSCRIBE %s",
                           redis->channel);
-        /* Messages published while we were away are gone: tell the listener to re-check. */
-        redis->on_message(redis->channel, "", redis->message_privdata);
     } else {
         const char *argv[] = {"TIME"};
         redis_async_command(redis, on_time, redis, 1, argv, NULL);
@@ -155,6 +160,7 @@ static void on_disconnect(const redisAsyncContext *context, int status)
     log_message(LOG_WARN, "Redis connection lost");
     redis->context = NULL;
     redis->connected = false;
+    redis->subscribed = false;
     schedule_reconnect(redis);
 }
 
@@ -235,6 +241,7 @@ void redis_async_stop(struct redis_async *redis)
         redisAsyncContext *context = redis->context;
         redis->context = NULL;
         redis->connected = false;
+        redis->subscribed = false;
         redisAsyncFree(context);
     }
     if (reconnect)

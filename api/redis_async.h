@@ -28,6 +28,7 @@ struct redis_async {
     const struct redis_address *address;
     redisAsyncContext *context;
     bool connected;
+    bool subscribed; /* subscriber mode: Redis confirmed the SUBSCRIBE on this connection */
     int backoff_ms;
     struct event *reconnect_timer, *connect_timer;
     long long clock_offset_ms; /* Redis TIME minus local time, measured on connect */
@@ -44,7 +45,9 @@ struct redis_async {
 int redis_async_start(struct redis_async *redis, struct event_base *base,
                       const struct redis_address *address, int timeout_ms);
 
-/* Like redis_async_start, for a connection that only listens on `channel`. */
+/* Like redis_async_start, for a connection that only listens on `channel`. Each time Redis
+ * confirms the subscription (after every connect), `on_message` is called with an empty
+ * payload: messages published while the connection was away are gone, re-check. */
 int redis_async_subscribe(struct redis_async *redis, struct event_base *base,
                           const struct redis_address *address, const char *channel,
                           redis_message_callback on_message, void *privdata);

@@ -41,11 +41,13 @@ struct waiter {
     int wait_seconds;
     char if_none_match[64];
     bool parked, expired, fetching;
+    struct snapshot_cache_ticket ticket; /* taken when the read was sent */
     struct event *timer;
     struct waiter *next, *previous;
 };
 
 static void fetch_snapshot(struct waiter *waiter);
+static void serve_or_fetch(struct waiter *waiter);
 
 static void unpark(struct waiter *waiter)
 {
@@ -81,7 +83,7 @@ static void on_wait_over(evutil_socket_t fd, short events, void *arg)
         return;                  /* else on_snapshot frees it */
     }
     if (!waiter->fetching)
-        fetch_snapshot(waiter);
+        serve_or_fetch(waiter);
 }
 
 static void park(struct waiter *waiter)
@@ -196,6 +198,8 @@ static void answer(struct waiter *waiter, const char *etag, const char *body, bo
     waiter_free(waiter);
 }
 
+static void deliver(struct waiter *waiter, const char *version_text, const char *json);
+
 static void on_snapshot(redisReply *reply, void *privdata)
 {
     struct waiter *waiter = privdata;
@@ -212,9 +216,20 @@ static void on_snapshot(redisReply *reply, void *privdata)
         return;
     }
     const redisReply *json = reply->element[0], *version = reply->element[1];
+    const char *version_text = version->type == REDIS_REPLY_STRING ? version->str : "0";
+    if (json->type == REDIS_REPLY_STRING)
+        snapshot_cache_store(waiter->server->cache, waiter->district, waiter->period,
+                             (int)waiter->document, atoll(version_text), json->str, json->len,
+                             waiter->ticket);
+    deliver(waiter, version_text, json->type == REDIS_REPLY_STRING ? json->str : NULL);
+}
+
+/* Answers (or parks) a waiter with the stored document of `version_text` (`json` NULL when
+ * nothing is stored yet). */
+static void deliver(struct waiter *waiter, const char *version_text, const char *json)
+{
     char etag[64];
-    snprintf(etag, sizeof(etag), "\"%04d-%s\"", waiter->period,
-             version->type == REDIS_REPLY_STRING ? version->str : "0");
+    snprintf(etag, sizeof(etag), "\"%04d-%s\"", waiter->period, version_text);
     bool unchanged = waiter->if_none_match[0] && strcmp(waiter->if_none_match, etag) == 0;
     if (unchanged && waiter->wait_seconds > 0 && !waiter->expired && !waiter->server->draining) {
         park(waiter);
@@ -222,8 +237,8 @@ static void on_snapshot(redisReply *reply, void *privdata)
     }
     if (unchanged) {
         answer(waiter, etag, NULL, true);
-    } else if (json->type == REDIS_REPLY_STRING) {
-        answer(waiter, etag, json->str, false);
+    } else if (json) {
+        answer(waiter, etag, json, false);
     } else {
         char *body = render_empty(waiter);
         answer(waiter, etag, body, false);
@@ -240,7 +255,28 @@ static void fetch_snapshot(struct waiter *waiter)
     const char *argv[] = {"HMGET", key, waiter->document == DOCUMENT_BALANCE ? "balance" : "json",
                           "version"};
     waiter->fetching = true;
+    waiter->ticket = snapshot_cache_ticket(server->cache, waiter->district);
     redis_async_command(&server->redis, on_snapshot, waiter, 4, argv, NULL);
+}
+
+/* From the in-process copy when there is one (and notifications are flowing), else from
+ * Redis. */
+static void serve_or_fetch(struct waiter *waiter)
+{
+    struct server *server = waiter->server;
+    const struct cached_document *kept =
+        server->subscriber.subscribed ? snapshot_cache_find(server->cache, waiter->district,
+                                                            waiter->period, (int)waiter->document)
+                                      : NULL;
+    if (!kept) {
+        server->metrics.snapshot_cache_misses++;
+        fetch_snapshot(waiter);
+        return;
+    }
+    server->metrics.snapshot_cache_hits++;
+    char version_text[24];
+    snprintf(version_text, sizeof(version_text), "%lld", kept->version);
+    deliver(waiter, version_text, kept->body);
 }
 
 /* With no ?period=, the latest period with data (or, before any data, the current year
@@ -267,7 +303,7 @@ static void on_latest_period(redisReply *reply, void *privdata)
                          : year > district->plan_last_year ? district->plan_last_year
                                                            : year;
     }
-    fetch_snapshot(waiter);
+    serve_or_fetch(waiter);
 }
 
 void routes_snapshot_get(struct server *server, struct evhttp_request *request, int district)
@@ -321,7 +357,7 @@ void routes_document_get(struct server *server, struct evhttp_request *request, 
         snprintf(waiter->if_none_match, sizeof(waiter->if_none_match), "%s", match);
     http_watch_start(&waiter->watch, request);
     if (has_period) {
-        fetch_snapshot(waiter);
+        serve_or_fetch(waiter);
         return;
     }
     char key[KEY_MAX];
@@ -336,9 +372,15 @@ void snapshots_notify(const char *channel, const char *payload, void *arg)
     struct server *server = arg;
     char district[SCHOOL_ID_MAX + 1] = "";
     int period = 0;
+    long long version = 0;
     bool all = !payload || !*payload;
-    if (!all && sscanf(payload, "%64s %d", district, &period) != 2)
+    if (!all && sscanf(payload, "%64s %d %lld", district, &period, &version) != 3)
         return;
+    if (all)
+        snapshot_cache_reset(server->cache);
+    else
+        snapshot_cache_notify(server->cache, catalog_find_district(server->catalog, district),
+                              period, version);
     struct waiter *waiter = server->waiters;
     while (waiter) {
         struct waiter *next = waiter->next;

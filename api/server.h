@@ -20,6 +20,7 @@
 #include "rate_limit.h"
 #include "redis_async.h"
 #include "school.h"
+#include "snapshot_cache.h"
 #include "submission.h"
 
 struct waiter; /* a long-poll in progress (routes_snapshots.c) */
@@ -30,7 +31,8 @@ struct server {
     struct event_base *base;
     struct evhttp *http;
     struct redis_async redis, subscriber;
-    struct waiter *waiters; /* intrusive list */
+    struct waiter *waiters;       /* intrusive list */
+    struct snapshot_cache *cache; /* owned; served from only while `subscriber` is subscribed */
     struct metrics metrics;
     struct rate_limit *rate_limit; /* owned */
     struct connection_guard guard;
