@@ -22,7 +22,9 @@
 
 #define REDIS_TIMEOUT_MS 1000
 /* Bodies of snapshot documents kept in memory (a district's snapshot is ~20 KB). */
-#define SNAPSHOT_CACHE_BYTES ((size_t)64 << 20)
+#define SNAPSHOT_CACHE_BYTES ((size_t)32 << 20)
+/* Tokens and school records kept for submissions (~0.3 KB per slot and table pair). */
+#define REGISTRY_CACHE_SLOTS 16384
 #define DRAIN_GRACE_MS       1500
 #define FIRST_REQUEST_MS     10000 /* a new connection must complete a request within this */
 
@@ -110,7 +112,9 @@ int main(int argc, char **argv)
     int status = EXIT_FAILURE;
     struct event *stop_term = NULL, *stop_int = NULL;
     server.cache = snapshot_cache_new(catalog->district_count, SNAPSHOT_CACHE_BYTES);
-    if (!server.base || !server.rate_limit || !server.cache || start_http(&server) != 0)
+    server.registry = registry_cache_new(REGISTRY_CACHE_SLOTS);
+    if (!server.base || !server.rate_limit || !server.cache || !server.registry ||
+        start_http(&server) != 0)
         goto done;
     if (redis_async_start(&server.redis, server.base, &config.redis, REDIS_TIMEOUT_MS) != 0 ||
         redis_async_subscribe(&server.subscriber, server.base, &config.redis, CHANNEL_SNAPSHOTS,
@@ -141,6 +145,7 @@ done:
         event_base_free(server.base);
     free(server.rate_limit);
     snapshot_cache_free(server.cache);
+    registry_cache_free(server.registry);
     catalog_free(catalog);
     return status;
 }

@@ -13,6 +13,7 @@
 #include "token.h"
 
 struct admin_context {
+    struct server *server;
     struct http_watch watch;
     char id[SCHOOL_ID_MAX + 1];
     char token[TOKEN_TEXT_LENGTH + 1];
@@ -39,11 +40,13 @@ static bool require_admin(struct server *server, struct evhttp_request *request)
     return false;
 }
 
-static struct admin_context *admin_context_new(struct evhttp_request *request, const char *id)
+static struct admin_context *admin_context_new(struct server *server,
+                                               struct evhttp_request *request, const char *id)
 {
     struct admin_context *context = calloc(1, sizeof(*context));
     if (!context)
         return NULL;
+    context->server = server;
     snprintf(context->id, sizeof(context->id), "%s", id);
     if (token_generate(context->token) != 0) {
         free(context);
@@ -169,7 +172,7 @@ void routes_schools_post(struct server *server, struct evhttp_request *request)
         http_send_api_error(request, &error);
         return;
     }
-    struct admin_context *context = admin_context_new(request, school.id);
+    struct admin_context *context = admin_context_new(server, request, school.id);
     if (!context) {
         http_send_unavailable(request);
         return;
@@ -201,6 +204,8 @@ void routes_schools_post(struct server *server, struct evhttp_request *request)
 static void on_rotated(redisReply *reply, void *privdata)
 {
     struct admin_context *context = privdata;
+    /* The old token stops working at once here too (other replicas: the SUBMIT script). */
+    registry_cache_forget_school_tokens(context->server->registry, context->id);
     struct evhttp_request *request = http_watch_end(&context->watch);
     if (request) {
         if (reply && reply->type == REDIS_REPLY_STRING && strcmp(reply->str, "ok") == 0) {
@@ -224,7 +229,7 @@ void routes_token_rotate(struct server *server, struct evhttp_request *request, 
         http_send_error(request, 404, "unknown_school", "id", "no such school");
         return;
     }
-    struct admin_context *context = admin_context_new(request, school);
+    struct admin_context *context = admin_context_new(server, request, school);
     if (!context) {
         http_send_unavailable(request);
         return;

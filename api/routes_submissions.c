@@ -194,6 +194,7 @@ static void on_submitted(redisReply *reply, void *privdata)
     if (strcmp(outcome, "ok") == 0 && reply->elements == 2) {
         reply_accepted(context, reply->element[1]->str, false);
     } else if (strcmp(outcome, "token") == 0) {
+        registry_cache_forget_token(context->server->registry, context->token_hash);
         reply_error(context, 401, "unauthorized", "Authorization",
                     "the token is no longer valid (it was rotated)");
     } else if (strcmp(outcome, "repeat") == 0 && reply->elements == 3) {
@@ -268,26 +269,20 @@ static void queue_submission(struct submit_context *context)
 
 /* ---- step 3: authorise against the registry ---------------------------------------------- */
 
-static void on_records(redisReply *reply, void *privdata)
+/* `owner` is NULL for the admin token or when the token's unit is not registered; `target`
+ * NULL when the school submitted for is not. */
+static void check_records(struct submit_context *context, const struct school *owner,
+                          const struct school *target)
 {
-    struct submit_context *context = privdata;
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-        reply_unavailable(context);
-        return;
-    }
-    const redisReply *owner = reply->element[0], *target = reply->element[1];
-    bool owner_known =
-        context->admin || (owner->type == REDIS_REPLY_STRING &&
-                           school_from_json(owner->str, owner->len, &context->owner) == 0);
-    if (!owner_known) {
+    if (!context->admin && !owner) {
         reply_error(context, 401, "unauthorized", "Authorization", "unknown token");
         return;
     }
-    bool target_known = target->type == REDIS_REPLY_STRING &&
-                        school_from_json(target->str, target->len, &context->target) == 0;
+    if (owner)
+        context->owner = *owner;
     bool own = !context->admin && strcmp(context->owner_id, context->submission.school) == 0;
     bool office = !context->admin && context->owner.stage == STAGE_OFFICE;
-    if (!target_known) {
+    if (!target) {
         if (context->admin || office)
             reply_error(context, 422, "unknown_school", "school", "no such school is registered");
         else
@@ -295,6 +290,7 @@ static void on_records(redisReply *reply, void *privdata)
                         "this token may submit only for its own school");
         return;
     }
+    context->target = *target;
     if (!context->admin && !own &&
         !(office && strcmp(context->owner.district, context->target.district) == 0)) {
         reply_error(context, 403, "forbidden", "school",
@@ -311,14 +307,56 @@ static void on_records(redisReply *reply, void *privdata)
     queue_submission(context);
 }
 
+/* A registry record from Redis, parsed into `out` and kept in the registry cache. */
+static bool read_record(struct server *server, const redisReply *record, struct school *out)
+{
+    if (record->type != REDIS_REPLY_STRING || school_from_json(record->str, record->len, out) != 0)
+        return false;
+    registry_cache_put_school(server->registry, out);
+    return true;
+}
+
+static void on_records(redisReply *reply, void *privdata)
+{
+    struct submit_context *context = privdata;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+        reply_unavailable(context);
+        return;
+    }
+    struct school owner, target;
+    bool owner_known = !context->admin && read_record(context->server, reply->element[0], &owner);
+    bool target_known = read_record(context->server, reply->element[1], &target);
+    check_records(context, owner_known ? &owner : NULL, target_known ? &target : NULL);
+}
+
 static void fetch_records(struct submit_context *context)
 {
+    struct server *server = context->server;
+    struct school owner, target;
+    bool owner_kept =
+        context->admin || registry_cache_find_school(server->registry, context->owner_id, &owner);
+    if (owner_kept &&
+        registry_cache_find_school(server->registry, context->submission.school, &target)) {
+        check_records(context, context->admin ? NULL : &owner, &target);
+        return;
+    }
     const char *argv[] = {"HMGET", KEY_SCHOOLS, context->admin ? "-" : context->owner_id,
                           context->submission.school};
-    redis_async_command(&context->server->redis, on_records, context, 4, argv, NULL);
+    redis_async_command(&server->redis, on_records, context, 4, argv, NULL);
 }
 
 /* ---- step 2: the token's unit ---------------------------------------------------------------- */
+
+/* The token's unit is in `owner_id`: the parse error (told only to a known token), or on. */
+static void token_known(struct submit_context *context)
+{
+    if (context->parse_failed) {
+        struct api_error *error = &context->parse_error;
+        reply_error(context, error->status, error->code, error->field, error->message);
+        return;
+    }
+    fetch_records(context);
+}
 
 static void on_token(redisReply *reply, void *privdata)
 {
@@ -333,12 +371,8 @@ static void on_token(redisReply *reply, void *privdata)
     }
     memcpy(context->owner_id, reply->str, reply->len);
     context->owner_id[reply->len] = '\0';
-    if (context->parse_failed) {
-        struct api_error *error = &context->parse_error;
-        reply_error(context, error->status, error->code, error->field, error->message);
-        return;
-    }
-    fetch_records(context);
+    registry_cache_put_token(context->server->registry, context->token_hash, context->owner_id);
+    token_known(context);
 }
 
 /* ---- step 1: the request itself -------------------------------------------------------------- */
@@ -437,6 +471,10 @@ void routes_submissions_post(struct server *server, struct evhttp_request *reque
             return;
         }
         fetch_records(context);
+        return;
+    }
+    if (registry_cache_find_token(server->registry, context->token_hash, context->owner_id)) {
+        token_known(context); /* SUBMIT re-checks the token against Redis */
         return;
     }
     const char *argv[] = {"HGET", KEY_TOKENS, context->token_hash};

@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "rate_limit.h"
 #include "redis_async.h"
+#include "registry_cache.h"
 #include "school.h"
 #include "snapshot_cache.h"
 #include "submission.h"
@@ -31,8 +32,9 @@ struct server {
     struct event_base *base;
     struct evhttp *http;
     struct redis_async redis, subscriber;
-    struct waiter *waiters;       /* intrusive list */
-    struct snapshot_cache *cache; /* owned; served from only while `subscriber` is subscribed */
+    struct waiter *waiters;          /* intrusive list */
+    struct snapshot_cache *cache;    /* owned; served from only while `subscriber` is subscribed */
+    struct registry_cache *registry; /* owned; tokens and records for submissions */
     struct metrics metrics;
     struct rate_limit *rate_limit; /* owned */
     struct connection_guard guard;

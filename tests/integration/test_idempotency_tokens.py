@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Idempotency-Key replays, and token rotation."""
 
+import hashlib
 import json
 import threading
 
@@ -144,6 +145,24 @@ def test_token_rotation(h):
     listing = h.get("/v1/districts/test-county/schools", token=h.admin_token).json()
     check(all(token not in json.dumps(listing) for token in (old, new, third)),
           "a token appears in the school list")
+
+
+def test_token_rotated_by_another_replica(h):
+    """The API keeps the tokens it has seen (api/registry_cache.c); a rotation done by another
+    API replica is not known here, yet the old token must write nothing: the SUBMIT script
+    re-checks the token in Redis. (The other replica's rotation is done here in Redis.)"""
+    old = h.register("p1", stage="primary")
+    first = h.submit_ok(old, "p1", {"new_places": 5})  # the token is now kept in memory
+    h.wait_applied(old, first["id"])
+    old_hash = hashlib.sha256(old.encode()).hexdigest()
+    expect_eq(h.redis("HGET", "edumon:tokens", old_hash), "p1", "the token's registry entry")
+    expect_eq(h.redis("HDEL", "edumon:tokens", old_hash), 1, "another replica rotated it")
+    length = h.xlen()
+    for attempt in range(2):  # refused by SUBMIT, then forgotten: refused by the lookup
+        expect_error(h.submit(old, "p1", {"new_places": 6 + attempt}), 401, "unauthorized",
+                     "Authorization", "attempt %d with the token rotated elsewhere" % attempt)
+    expect_eq(h.xlen(), length, "nothing queued with the token rotated elsewhere")
+    expect_eq(indicator(h.snapshot_json(), "new_school_places")["value"], 5, "figure unchanged")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 # Unit tests (cmocka): one executable per module of common/ (and the pure modules of api/:
-# rate_limit.c, snapshot_cache.c).
+# rate_limit.c, snapshot_cache.c, registry_cache.c).
 set(EDUMON_UNIT_TESTS test_period test_school test_token test_submission test_aggregate
     test_target test_catalog test_config test_snapshot test_balance test_csv)
 foreach(name ${EDUMON_UNIT_TESTS})
@@ -25,3 +25,11 @@ target_include_directories(test_snapshot_cache PRIVATE ${CMAKE_SOURCE_DIR}/api
 target_link_libraries(test_snapshot_cache PRIVATE PkgConfig::CMOCKA)
 add_test(NAME unit.test_snapshot_cache COMMAND test_snapshot_cache)
 set_tests_properties(unit.test_snapshot_cache PROPERTIES LABELS unit)
+
+add_executable(test_registry_cache unit/test_registry_cache.c
+    ${CMAKE_SOURCE_DIR}/api/registry_cache.c)
+target_include_directories(test_registry_cache PRIVATE ${CMAKE_SOURCE_DIR}/api
+    ${CMAKE_SOURCE_DIR}/common)
+target_link_libraries(test_registry_cache PRIVATE PkgConfig::CMOCKA)
+add_test(NAME unit.test_registry_cache COMMAND test_registry_cache)
+set_tests_properties(unit.test_registry_cache PROPERTIES LABELS unit)
