@@ -98,6 +98,26 @@ void json_add_number(cJSON *object, const char *name, double value)
         return;
     }
     char text[32];
+    /* Most figures are whole numbers: printed exactly as "%.15g" would, without printf. */
+    if (value == floor(value) && fabs(value) < 1e15 && !(value == 0 && signbit(value))) {
+        long long whole = (long long)value;
+        unsigned long long magnitude =
+            whole < 0 ? 0ull - (unsigned long long)whole : (unsigned long long)whole;
+        char digits[24];
+        size_t count = 0;
+        do {
+            digits[count++] = (char)('0' + magnitude % 10);
+            magnitude /= 10;
+        } while (magnitude);
+        size_t length = 0;
+        if (whole < 0)
+            text[length++] = '-';
+        while (count)
+            text[length++] = digits[--count];
+        text[length] = '\0';
+        cJSON_AddRawToObject(object, name, text);
+        return;
+    }
     for (int digits = 15; digits <= 17; digits++) {
         snprintf(text, sizeof(text), "%.*g", digits, value);
         if (strtod(text, NULL) == value)

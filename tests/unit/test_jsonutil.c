@@ -1,0 +1,77 @@
+/* Unit tests for common/jsonutil.c's number printing: exact round trip, and the whole-number
+ * fast path printing exactly what "%.15g" prints. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "jsonutil.h"
+
+static char *printed(double value)
+{
+    cJSON *object = cJSON_CreateObject();
+    json_add_number(object, "v", value);
+    char *text = cJSON_PrintUnformatted(object);
+    cJSON_Delete(object);
+    return text;
+}
+
+static void whole_numbers_as_printf(void **state)
+{
+    (void)state;
+    const double values[] = {0,
+                             1,
+                             -1,
+                             7,
+                             812,
+                             -812,
+                             10,
+                             100,
+                             4100,
+                             2147483648.,
+                             -2147483649.,
+                             999999999999999.,
+                             -999999999999999.,
+                             1e15,
+                             1e16,
+                             -1e15,
+                             123456789012.};
+    for (size_t i = 0; i < sizeof(values) / sizeof(*values); i++) {
+        char expected[64], *text = printed(values[i]);
+        snprintf(expected, sizeof(expected), "{\"v\":%.15g}", values[i]);
+        assert_string_equal(text, expected);
+        cJSON_free(text);
+    }
+}
+
+static void fractions_and_specials_round_trip(void **state)
+{
+    (void)state;
+    const double values[] = {0.1, 4100.5, -0.0, 1.0 / 3, 88.21, 1e-7, 2.5e300, 0.30000000000000004};
+    for (size_t i = 0; i < sizeof(values) / sizeof(*values); i++) {
+        char *text = printed(values[i]);
+        cJSON *back = cJSON_Parse(text);
+        assert_non_null(back);
+        double read = cJSON_GetObjectItem(back, "v")->valuedouble;
+        assert_memory_equal(&read, &values[i], sizeof(read)); /* -0 keeps its sign */
+        cJSON_Delete(back);
+        cJSON_free(text);
+    }
+    char *nan_text = printed(strtod("nan", NULL));
+    assert_string_equal(nan_text, "{\"v\":null}");
+    cJSON_free(nan_text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(whole_numbers_as_printf),
+        cmocka_unit_test(fractions_and_specials_round_trip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
