@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonutil.h"
+
 /* ---- parsing balance.json ------------------------------------------------------------------ */
 
 struct rules_parser {
@@ -463,7 +465,7 @@ static double compare_gap(enum compare_op op, double value, double limit)
 static void add_number_or_null(cJSON *object, const char *name, double value)
 {
     if (isfinite(value))
-        cJSON_AddNumberToObject(object, name, value);
+        json_add_number(object, name, value);
     else
         cJSON_AddNullToObject(object, name);
 }
@@ -554,13 +556,13 @@ static cJSON *render_school(const struct stage_figures *view, size_t index, cJSO
         cJSON *item = cJSON_CreateObject();
         cJSON_AddStringToObject(item, "id", rules->resources[r].id);
         add_number_or_null(item, "value", value);
-        cJSON_AddNumberToObject(item, "standard", standard);
+        json_add_number(item, "standard", standard);
         if (isnan(value)) {
             complete = false;
             cJSON_AddNullToObject(item, "meets");
         } else {
             cJSON_AddBoolToObject(item, "meets", value >= standard);
-            cJSON_AddNumberToObject(item, "fraction", value / standard);
+            json_add_number(item, "fraction", value / standard);
             if (value >= standard)
                 met++;
             else
@@ -568,7 +570,7 @@ static cJSON *render_school(const struct stage_figures *view, size_t index, cJSO
         }
         cJSON_AddItemToArray(resources, item);
     }
-    cJSON_AddNumberToObject(object, "met", met);
+    json_add_number(object, "met", met);
     *short_out = below;
     *met_out = met;
     *complete_out = complete;
@@ -624,20 +626,20 @@ static void judge_schools(const struct stage_figures *view, cJSON *stage_object,
             cJSON *summary = cJSON_CreateObject();
             cJSON_AddStringToObject(summary, "id", record->id);
             cJSON_AddStringToObject(summary, "name", record->name);
-            cJSON_AddNumberToObject(summary, "met", met);
+            json_add_number(summary, "met", met);
             cJSON_AddItemToObject(summary, "below", below);
             cJSON_AddItemToArray(failing, summary);
             cJSON *failure = new_failure(verdict, "school", stage);
             cJSON_AddStringToObject(failure, "school", record->id);
-            cJSON_AddNumberToObject(failure, "met", met);
-            cJSON_AddNumberToObject(failure, "required", view->rules->min_met);
+            json_add_number(failure, "met", met);
+            json_add_number(failure, "required", view->rules->min_met);
             cJSON_AddItemToObject(failure, "below", cJSON_Duplicate(below, true));
         } else {
             cJSON_Delete(below);
             cJSON_AddItemToArray(unknown, cJSON_CreateString(stage_school(view, i)->id));
         }
     }
-    cJSON_AddNumberToObject(stage_object, "schools_passing", (double)passing);
+    json_add_number(stage_object, "schools_passing", (double)passing);
     if (cJSON_GetArraySize(unknown) > 0)
         cJSON_AddItemToObject(new_missing(verdict, "school", stage), "schools", unknown);
     else
@@ -683,9 +685,9 @@ static cJSON *render_contributors(const struct stage_figures *view, const size_t
             cJSON *item = cJSON_CreateObject();
             cJSON_AddStringToObject(item, "id", school->id);
             cJSON_AddStringToObject(item, "name", school->name);
-            cJSON_AddNumberToObject(item, "value", x[terms[i].index]);
-            cJSON_AddNumberToObject(item, "pupils", w[terms[i].index]);
-            cJSON_AddNumberToObject(item, "share", terms[i].share);
+            json_add_number(item, "value", x[terms[i].index]);
+            json_add_number(item, "pupils", w[terms[i].index]);
+            json_add_number(item, "share", terms[i].share);
             cJSON_AddStringToObject(item, "side", x[terms[i].index] < mean ? "below" : "above");
             cJSON_AddItemToArray(list, item);
         }
@@ -715,9 +717,9 @@ static void record_cv_outcome(const struct stage_figures *view, size_t resource,
         return;
     cJSON *failure = new_failure(verdict, "cv", stage);
     cJSON_AddStringToObject(failure, "resource", definition->id);
-    cJSON_AddNumberToObject(failure, "value", cv);
-    cJSON_AddNumberToObject(failure, "limit", cv_max);
-    cJSON_AddNumberToObject(failure, "gap", cv_max - cv);
+    json_add_number(failure, "value", cv);
+    json_add_number(failure, "limit", cv_max);
+    json_add_number(failure, "gap", cv_max - cv);
     cJSON *schools = cJSON_AddArrayToObject(failure, "schools");
     const cJSON *contributor;
     cJSON_ArrayForEach(contributor, cJSON_GetObjectItemCaseSensitive(object, "top_contributors"))
@@ -753,19 +755,19 @@ static cJSON *render_resource_cv(const struct stage_figures *view, size_t resour
     cJSON_AddStringToObject(object, "id", definition->id);
     add_names(object, definition->name, definition->name_en);
     cJSON_AddStringToObject(object, "unit", definition->unit);
-    cJSON_AddNumberToObject(object, "standard", definition->standard[view->stage]);
+    json_add_number(object, "standard", definition->standard[view->stage]);
     size_t meeting = 0;
     for (size_t i = 0; i < view->count; i++)
         meeting += stage_value(view, i, resource) >= definition->standard[view->stage];
-    cJSON_AddNumberToObject(object, "schools_meeting", (double)meeting);
+    json_add_number(object, "schools_meeting", (double)meeting);
     size_t count = cv_members(view, resource, members, x, w);
-    cJSON_AddNumberToObject(object, "schools_in_cv", (double)count);
+    json_add_number(object, "schools_in_cv", (double)count);
     double cv = NAN, mean = NAN, deviation = NAN;
     bool has_cv = count > 0 && aggregate_weighted_cv(x, w, count, &cv, &mean, &deviation);
     add_number_or_null(object, "mean", has_cv ? mean : NAN);
     add_number_or_null(object, "sd", has_cv ? deviation : NAN);
     add_number_or_null(object, "cv", has_cv ? cv : NAN);
-    cJSON_AddNumberToObject(object, "cv_max", view->rules->cv_max[view->stage]);
+    json_add_number(object, "cv_max", view->rules->cv_max[view->stage]);
     cJSON_AddItemToObject(object, "top_contributors",
                           has_cv ? render_contributors(view, members, x, w, count, mean)
                                  : cJSON_CreateArray());
@@ -807,12 +809,12 @@ static int evaluate_stage(const struct balance_input *input, enum stage stage, c
     int result = stage_figures_collect(&view);
     if (result == 0) {
         cJSON *object = cJSON_AddObjectToObject(stages, stage_name(stage));
-        cJSON_AddNumberToObject(object, "cv_max", rules->cv_max[stage]);
-        cJSON_AddNumberToObject(object, "schools_registered", (double)view.count);
+        json_add_number(object, "cv_max", rules->cv_max[stage]);
+        json_add_number(object, "schools_registered", (double)view.count);
         double pupils = 0;
         for (size_t i = 0; i < view.count; i++)
             pupils += isnan(school_pupils(&view, i)) ? 0 : school_pupils(&view, i);
-        cJSON_AddNumberToObject(object, "pupils", pupils);
+        json_add_number(object, "pupils", pupils);
         cJSON_AddItemToObject(object, "excluded_from_cv", render_excluded(&view));
         result = judge_cvs(&view, object, verdict);
         judge_schools(&view, object, verdict);
@@ -848,13 +850,13 @@ static void add_condition_header(cJSON *object, const struct balance_condition *
                             condition->scope == BALANCE_SCOPE_SCHOOL ? "school" : "district");
     cJSON_AddStringToObject(object, "op", compare_op_name(condition->op));
     if (!condition->per_stage_limit) {
-        cJSON_AddNumberToObject(object, "limit", condition->limit[0]);
+        json_add_number(object, "limit", condition->limit[0]);
         return;
     }
     cJSON *limits = cJSON_AddObjectToObject(object, "limits");
     for (int stage = 0; stage < STAGE_COUNT; stage++)
         if (condition->stages & (1u << stage))
-            cJSON_AddNumberToObject(limits, stage_name((enum stage)stage), condition->limit[stage]);
+            json_add_number(limits, stage_name((enum stage)stage), condition->limit[stage]);
 }
 
 static const char *judge_school_condition(const struct balance_input *input,
@@ -880,13 +882,13 @@ static const char *judge_school_condition(const struct balance_input *input,
         cJSON_AddStringToObject(item, "id", school->id);
         cJSON_AddStringToObject(item, "name", school->name);
         cJSON_AddStringToObject(item, "stage", stage_name(school->stage));
-        cJSON_AddNumberToObject(item, "value", value);
-        cJSON_AddNumberToObject(item, "limit", limit);
-        cJSON_AddNumberToObject(item, "gap", compare_gap(condition->op, value, limit));
+        json_add_number(item, "value", value);
+        json_add_number(item, "limit", limit);
+        json_add_number(item, "gap", compare_gap(condition->op, value, limit));
         cJSON_AddItemToArray(failing, item);
     }
-    cJSON_AddNumberToObject(object, "schools_judged", (double)judged);
-    cJSON_AddNumberToObject(object, "schools_unreported", (double)unreported);
+    json_add_number(object, "schools_judged", (double)judged);
+    json_add_number(object, "schools_unreported", (double)unreported);
     size_t failures = (size_t)cJSON_GetArraySize(failing);
     cJSON_AddItemToObject(object, "failing", failing);
     return failures > 0 ? "fail" : judged == 0 ? "no_data" : unreported > 0 ? "incomplete" : "pass";
@@ -935,8 +937,8 @@ static const char *judge_district_condition(const struct balance_input *input,
         bool has_top = condition_sum(input, condition, condition->numerator, &top);
         bool has_bottom = condition_sum(input, condition, condition->denominator, &bottom);
         if (has_top && has_bottom) {
-            cJSON_AddNumberToObject(object, "numerator", top);
-            cJSON_AddNumberToObject(object, "denominator", bottom);
+            json_add_number(object, "numerator", top);
+            json_add_number(object, "denominator", bottom);
             if (bottom != 0)
                 value = condition->factor * top / bottom;
         }
@@ -945,7 +947,7 @@ static const char *judge_district_condition(const struct balance_input *input,
     add_number_or_null(object, "value", value);
     if (isnan(value))
         return "no_data";
-    cJSON_AddNumberToObject(object, "gap", compare_gap(condition->op, value, condition->limit[0]));
+    json_add_number(object, "gap", compare_gap(condition->op, value, condition->limit[0]));
     return compare_holds(condition->op, value, condition->limit[0]) ? "pass" : "fail";
 }
 
@@ -968,10 +970,9 @@ static cJSON *evaluate_condition(const struct balance_input *input,
                 failure, "schools",
                 cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(object, "failing"), true));
         } else {
-            cJSON_AddNumberToObject(failure, "value", value);
-            cJSON_AddNumberToObject(failure, "limit", condition->limit[0]);
-            cJSON_AddNumberToObject(failure, "gap",
-                                    compare_gap(condition->op, value, condition->limit[0]));
+            json_add_number(failure, "value", value);
+            json_add_number(failure, "limit", condition->limit[0]);
+            json_add_number(failure, "gap", compare_gap(condition->op, value, condition->limit[0]));
         }
     } else if (strcmp(status, "pass") != 0) {
         cJSON_AddStringToObject(new_missing(verdict, "condition", NULL), "condition",
@@ -1012,7 +1013,7 @@ static void render_verdict(cJSON *object, struct verdict *verdict, bool any_scho
         cJSON_AddNullToObject(object, "pass");
     cJSON_AddStringToObject(object, "summary", summary);
     cJSON_AddStringToObject(object, "summary_en", summary_en);
-    cJSON_AddNumberToObject(object, "checks", (double)verdict->checks);
+    json_add_number(object, "checks", (double)verdict->checks);
     cJSON_AddItemToObject(object, "failures", verdict->failures);
     cJSON_AddItemToObject(object, "missing", verdict->missing);
     verdict->failures = verdict->missing = NULL;
@@ -1021,10 +1022,10 @@ static void render_verdict(cJSON *object, struct verdict *verdict, bool any_scho
 static void render_settings(cJSON *root, const struct balance_rules *rules)
 {
     cJSON *settings = cJSON_AddObjectToObject(root, "rules");
-    cJSON_AddNumberToObject(settings, "min_met", rules->min_met);
-    cJSON_AddNumberToObject(settings, "of", (double)rules->resource_count);
-    cJSON_AddNumberToObject(settings, "rest_min_fraction", rules->rest_min_fraction);
-    cJSON_AddNumberToObject(settings, "exclude_under_pupils", rules->exclude_under_pupils);
+    json_add_number(settings, "min_met", rules->min_met);
+    json_add_number(settings, "of", (double)rules->resource_count);
+    json_add_number(settings, "rest_min_fraction", rules->rest_min_fraction);
+    json_add_number(settings, "exclude_under_pupils", rules->exclude_under_pupils);
 }
 
 static bool any_school_evaluated(const struct balance_input *input)

@@ -137,6 +137,13 @@ static cJSON *build(const struct catalog *catalog, const struct figures *figures
     struct balance_input input = {catalog, &catalog->districts[0], 2024, figures};
     cJSON *document = balance_build(&input);
     assert_non_null(document);
+    /* Inspected as served: printed, then read back (numbers are printed raw). */
+    char *text = cJSON_PrintUnformatted(document);
+    cJSON_Delete(document);
+    assert_non_null(text);
+    document = cJSON_Parse(text);
+    cJSON_free(text);
+    assert_non_null(document);
     return document;
 }
 
