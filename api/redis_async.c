@@ -27,6 +27,7 @@ static void drop_connection(struct redis_async *redis)
     redis->context = NULL;
     redis->connected = false;
     redis->subscribed = false;
+    redis->answering = false;
     /* Calls every pending callback with a NULL reply. */
     redisAsyncFree(context);
     schedule_reconnect(redis);
@@ -40,6 +41,7 @@ static void on_call_timeout(evutil_socket_t fd, short events, void *arg)
         return;
     call->answered = true;
     call->redis->timeouts++;
+    call->redis->answering = false;
     call->callback(NULL, call->privdata);
     /* A command that got no answer in time means Redis is stuck or gone: start afresh rather
      * than queue more behind it. The pending call is freed by hiredis' callback on free. */
@@ -52,6 +54,8 @@ static void on_reply(redisAsyncContext *context, void *reply, void *privdata)
 {
     (void)context;
     struct pending_call *call = privdata;
+    if (reply)
+        call->redis->answering = true;
     if (!call->answered) {
         call->answered = true;
         call->callback(reply, call->privdata);
@@ -134,6 +138,7 @@ static void on_connect(const redisAsyncContext *context, int status)
         return;
     }
     redis->connected = true;
+    redis->answering = false; /* until the first reply (the TIME below) */
     redis->backoff_ms = 100;
     redis->reconnects++;
     log_message(LOG_INFO, "connected to Redis%s", redis->channel ? " (subscriber)" : "");
@@ -161,6 +166,7 @@ static void on_disconnect(const redisAsyncContext *context, int status)
     redis->context = NULL;
     redis->connected = false;
     redis->subscribed = false;
+    redis->answering = false;
     schedule_reconnect(redis);
 }
 

@@ -29,6 +29,10 @@ struct redis_async {
     redisAsyncContext *context;
     bool connected;
     bool subscribed; /* subscriber mode: Redis confirmed the SUBSCRIBE on this connection */
+    /* Redis has answered on this connection and nothing has timed out since: a write sent now
+     * will most likely be answered. False from connect until the first reply (a Redis that
+     * is frozen still accepts TCP connections) and after every timeout. */
+    bool answering;
     int backoff_ms;
     struct event *reconnect_timer, *connect_timer;
     long long clock_offset_ms; /* Redis TIME minus local time, measured on connect */

@@ -247,6 +247,10 @@ static int submit_group(struct import_context *context, size_t group, const char
 static void queue_groups(struct import_context *context)
 {
     struct server *server = context->server;
+    if (!server->redis.answering) {
+        reply_unavailable(context); /* as queue_submission(): no write into the unknown */
+        return;
+    }
     char deadline[32], received[32];
     snprintf(deadline, sizeof(deadline), "%lld",
              redis_async_now_ms(&server->redis) + IMPORT_DEADLINE_MS);

@@ -211,6 +211,12 @@ static void on_submitted(redisReply *reply, void *privdata)
 static void queue_submission(struct submit_context *context)
 {
     struct server *server = context->server;
+    if (!server->redis.answering) {
+        /* Not known to answer (just reconnected, possibly to a frozen Redis, or a command
+         * timed out): send no write whose outcome could not be learnt. */
+        reply_unavailable(context);
+        return;
+    }
     char *body = submission_render(server->catalog, &context->submission);
     if (!body) {
         reply_unavailable(context);

@@ -37,6 +37,18 @@ struct batch {
     size_t touched_count;
 };
 
+/* An entry applied and waiting for its district's store (see "holding entries" below). */
+struct held_entry {
+    char id[48];
+    bool submission;
+};
+
+struct district_hold {
+    struct held_entry *entries;
+    size_t count, capacity;
+    long long dirty_since_ms;
+};
+
 int consumer_init(struct consumer *consumer, const struct config *config,
                   const struct catalog *catalog, volatile const int *running)
 {
@@ -47,6 +59,10 @@ int consumer_init(struct consumer *consumer, const struct config *config,
     redis_link_init(&consumer->link, &config->redis);
     /* First trim a few seconds after start, then once a minute. */
     consumer->last_trim_ms = json_now_ms() - 55000;
+    consumer->holds =
+        calloc(catalog->district_count ? catalog->district_count : 1, sizeof(*consumer->holds));
+    if (!consumer->holds)
+        return -1;
     return district_cache_init(&consumer->cache, catalog);
 }
 
@@ -54,6 +70,10 @@ void consumer_free(struct consumer *consumer)
 {
     redis_link_close(&consumer->link);
     district_cache_free(&consumer->cache);
+    for (size_t i = 0; consumer->holds && i < consumer->catalog->district_count; i++)
+        free(consumer->holds[i].entries);
+    free(consumer->holds);
+    consumer->holds = NULL;
 }
 
 /* ---- reading entries ------------------------------------------------------------------------ */
@@ -455,11 +475,13 @@ static int append_district_stores(struct consumer *consumer, struct district_sta
     return queued;
 }
 
-static int store_round(struct consumer *consumer, struct batch *batch)
+/* Recomputes and stores every period of each district in `states`, pipelined. */
+static int store_districts(struct consumer *consumer, struct district_state *const *states,
+                           size_t count)
 {
     int queued = 0;
-    for (size_t i = 0; i < batch->touched_count; i++) {
-        int district_queued = append_district_stores(consumer, batch->touched[i]);
+    for (size_t i = 0; i < count; i++) {
+        int district_queued = append_district_stores(consumer, states[i]);
         if (district_queued < 0)
             return -1;
         queued += district_queued;
@@ -533,34 +555,112 @@ static int dead_letter(struct consumer *consumer, struct parsed_entry *entry)
     return ok;
 }
 
-/* ---- acknowledge -------------------------------------------------------------------------------
- */
+/* ---- holding entries until their district is stored --------------------------------------
+ *
+ * An entry is applied (its cells written) at once, but its district's snapshots are recomputed
+ * and stored, and the entry acknowledged, only when the district is flushed: at the end of
+ * every batch when the worker has caught up with the stream (a batch shorter than the batch
+ * size), and otherwise once the district has been waiting for coalesce_ms(). Under a backlog
+ * a district that many entries touch is then recomputed once per window instead of once per
+ * batch. A held entry stays pending in the group: if the worker dies it is delivered again
+ * (to this worker from its own pending list, or to another by XAUTOCLAIM) and applying it again
+ * changes nothing. */
 
-static int acknowledge(struct consumer *consumer, struct batch *batch)
+#define COALESCE_MAX_MS 1000
+#define HOLD_LIMIT      50000 /* entries held in all; beyond, every district is flushed */
+#define ACK_CHUNK       1000  /* ids per XACK */
+
+static long long coalesce_ms(const struct consumer *consumer)
 {
-    struct argument_list ack = {0};
-    int failed = arguments_push(&ack, "XACK", false) | arguments_push(&ack, KEY_STREAM, false) |
-                 arguments_push(&ack, STREAM_GROUP, false);
-    int statuses = 0;
-    for (size_t i = 0; i < batch->count; i++) {
-        struct parsed_entry *entry = &batch->entries[i];
-        if (entry->kind == ENTRY_POISON || !entry->id)
-            continue;
-        failed |= arguments_push(&ack, entry->id, false);
-        if (entry->kind != ENTRY_SUBMISSION)
-            continue;
-        char status_key[KEY_MAX];
-        keys_status(status_key, entry->id);
-        const char *set[] = {"SET", status_key, "applied", "EX", STATUS_TTL_SECONDS};
-        redis_link_append(&consumer->link, 5, set, NULL);
-        statuses++;
+    long long window = consumer->config->claim_idle_ms / 4;
+    return window < COALESCE_MAX_MS ? window : COALESCE_MAX_MS;
+}
+
+static struct district_hold *hold_of(struct consumer *consumer, const struct district_state *state)
+{
+    return &consumer->holds[state - consumer->cache.states];
+}
+
+/* Forgets what is held (after a failure: it is all still pending and will be read again). */
+static void drop_holds(struct consumer *consumer)
+{
+    for (size_t i = 0; i < consumer->catalog->district_count; i++) {
+        consumer->holds[i].count = 0;
+        consumer->holds[i].dirty_since_ms = 0;
     }
-    bool any = ack.count > 3;
-    if (any && !failed)
+    consumer->held_total = 0;
+}
+
+static int hold_entry(struct consumer *consumer, const struct parsed_entry *entry)
+{
+    struct district_hold *hold = hold_of(consumer, entry->state);
+    if (hold->count == hold->capacity) {
+        size_t capacity = hold->capacity ? hold->capacity * 2 : 16;
+        struct held_entry *grown = realloc(hold->entries, capacity * sizeof(*grown));
+        if (!grown)
+            return -1;
+        hold->entries = grown;
+        hold->capacity = capacity;
+    }
+    struct held_entry *held = &hold->entries[hold->count++];
+    snprintf(held->id, sizeof(held->id), "%s", entry->id);
+    held->submission = entry->kind == ENTRY_SUBMISSION;
+    if (!hold->dirty_since_ms)
+        hold->dirty_since_ms = json_now_ms();
+    consumer->held_total++;
+    return 0;
+}
+
+/* Holds every applied entry of the batch (poison ones stay pending, unheld). */
+static int hold_batch(struct consumer *consumer, const struct batch *batch)
+{
+    for (size_t i = 0; i < batch->count; i++) {
+        const struct parsed_entry *entry = &batch->entries[i];
+        if (entry->kind != ENTRY_POISON && entry->id && hold_entry(consumer, entry) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Records "applied" for the held submissions of `states` and acknowledges their entries. */
+static int acknowledge_districts(struct consumer *consumer, struct district_state *const *states,
+                                 size_t count)
+{
+    int sent = 0, failed = 0;
+    struct argument_list ack = {0};
+    for (size_t d = 0; d < count; d++) {
+        const struct district_hold *hold = hold_of(consumer, states[d]);
+        for (size_t i = 0; i < hold->count; i++) {
+            const struct held_entry *held = &hold->entries[i];
+            if (held->submission) {
+                char status_key[KEY_MAX];
+                keys_status(status_key, held->id);
+                const char *set[] = {"SET", status_key, "applied", "EX", STATUS_TTL_SECONDS};
+                redis_link_append(&consumer->link, 5, set, NULL);
+                sent++;
+            }
+            if (ack.count == 0)
+                failed |= arguments_push(&ack, "XACK", false) |
+                          arguments_push(&ack, KEY_STREAM, false) |
+                          arguments_push(&ack, STREAM_GROUP, false);
+            failed |= arguments_push(&ack, held->id, false);
+            if (ack.count >= 3 + ACK_CHUNK) {
+                if (!failed) {
+                    redis_link_append(&consumer->link, ack.count, ack.argv, ack.lengths);
+                    sent++;
+                }
+                arguments_free(&ack);
+                ack = (struct argument_list){0};
+            }
+        }
+    }
+    if (ack.count > 3 && !failed) {
         redis_link_append(&consumer->link, ack.count, ack.argv, ack.lengths);
+        sent++;
+    }
     arguments_free(&ack);
     int result = failed ? -1 : 0;
-    for (int i = 0; i < statuses + (any && !failed ? 1 : 0); i++) {
+    for (int i = 0; i < sent; i++) {
         redisReply *reply = redis_link_reply(&consumer->link);
         if (!reply)
             return -1;
@@ -568,6 +668,36 @@ static int acknowledge(struct consumer *consumer, struct batch *batch)
             result = -1;
         freeReplyObject(reply);
     }
+    return result;
+}
+
+/* Stores and acknowledges the districts that are due (all of them when `all`). */
+static int flush_holds(struct consumer *consumer, bool all)
+{
+    if (consumer->held_total == 0)
+        return 0;
+    size_t district_count = consumer->catalog->district_count;
+    struct district_state **due = malloc(district_count * sizeof(struct district_state *));
+    if (!due)
+        return -1;
+    long long now = json_now_ms(), window = coalesce_ms(consumer);
+    size_t due_count = 0;
+    for (size_t i = 0; i < district_count; i++) {
+        const struct district_hold *hold = &consumer->holds[i];
+        if (hold->count > 0 && (all || now - hold->dirty_since_ms >= window))
+            due[due_count++] = &consumer->cache.states[i];
+    }
+    int result = 0;
+    if (due_count > 0 && (store_districts(consumer, due, due_count) != 0 ||
+                          acknowledge_districts(consumer, due, due_count) != 0))
+        result = -1;
+    for (size_t d = 0; d < due_count && result == 0; d++) {
+        struct district_hold *hold = hold_of(consumer, due[d]);
+        consumer->held_total -= hold->count;
+        hold->count = 0;
+        hold->dirty_since_ms = 0;
+    }
+    free(due);
     return result;
 }
 
@@ -601,10 +731,10 @@ static int process_entries(struct consumer *consumer, struct batch *batch)
             to_sync[sync.touched_count++] = batch->touched[i];
     if (sync.touched_count > 0 && apply_round(consumer, &sync, false) != 0)
         return -1;
-    /* 2. Judge every entry against the registry; 3. apply; 4. store; 5. statuses and XACK. */
+    /* 2. Judge every entry against the registry; 3. apply. */
     for (size_t i = 0; i < batch->count; i++)
         authorize_entry(consumer, &batch->entries[i]);
-    if (apply_round(consumer, batch, true) != 0 || store_round(consumer, batch) != 0)
+    if (apply_round(consumer, batch, true) != 0)
         return -1;
     for (size_t i = 0; i < batch->count; i++) {
         struct parsed_entry *entry = &batch->entries[i];
@@ -613,7 +743,7 @@ static int process_entries(struct consumer *consumer, struct batch *batch)
         else if (entry->kind == ENTRY_SUBMISSION)
             consumer->stats.values_applied += entry->submission->value_count;
     }
-    return acknowledge(consumer, batch);
+    return hold_batch(consumer, batch); /* 4. store and 5. acknowledge: flush_holds() */
 }
 
 static int process_batch(struct consumer *consumer, const redisReply *entries)
@@ -802,6 +932,14 @@ static void publish_stats(struct consumer *consumer)
         freeReplyObject(reply);
 }
 
+/* After a failure: what is held and the batch in hand stay pending; read them again. */
+static void restart_from_own_pending(struct consumer *consumer)
+{
+    drop_holds(consumer);
+    consumer->own_pending_done = 0;
+    snprintf(consumer->pending_cursor, sizeof(consumer->pending_cursor), "0");
+}
+
 void consumer_run(struct consumer *consumer)
 {
     while (*consumer->running) {
@@ -810,15 +948,15 @@ void consumer_run(struct consumer *consumer)
             trim_stream(consumer);
         }
         if (!consumer->link.context) {
-            consumer->own_pending_done = 0;
-            snprintf(consumer->pending_cursor, sizeof(consumer->pending_cursor), "0");
+            restart_from_own_pending(consumer);
             if (redis_link_ensure(&consumer->link, consumer->running) != 0)
                 break;
             if (ensure_group(consumer) != 0)
                 continue;
         }
         if (json_now_ms() - consumer->last_claim_ms > consumer->config->claim_idle_ms / 2) {
-            claim_abandoned(consumer);
+            if (claim_abandoned(consumer) != 0 || flush_holds(consumer, true) != 0)
+                restart_from_own_pending(consumer);
             continue;
         }
         redisReply *reply = read_batch(consumer);
@@ -827,6 +965,10 @@ void consumer_run(struct consumer *consumer)
         const redisReply *entries = stream_entries(reply);
         size_t count = entries ? entries->elements : 0;
         int result = process_batch(consumer, entries);
+        /* Caught up (a short batch): store everything now; behind: what has waited long. */
+        if (result == 0)
+            result = flush_holds(consumer, count < (size_t)consumer->config->batch_size ||
+                                               consumer->held_total >= HOLD_LIMIT);
         if (result == 0 && !consumer->own_pending_done) {
             /* Page through our own pending list; entries that stay pending (poison ones
              * waiting for another attempt) are passed over and left to XAUTOCLAIM. */
@@ -837,10 +979,12 @@ void consumer_run(struct consumer *consumer)
                          entries->element[count - 1]->element[0]->str);
         }
         freeReplyObject(reply);
-        if (result != 0) {
-            /* Leave the batch pending and start again from our own pending list. */
-            consumer->own_pending_done = 0;
-            snprintf(consumer->pending_cursor, sizeof(consumer->pending_cursor), "0");
-        }
+        if (result != 0)
+            restart_from_own_pending(consumer);
     }
+    /* Stopping: store and acknowledge what is held (nothing is lost otherwise: it stays
+     * pending, but the next worker would have to wait for XAUTOCLAIM). */
+    if (consumer->link.context && flush_holds(consumer, true) != 0)
+        log_message(LOG_WARN, "could not store the held districts before stopping; their "
+                              "entries stay pending for the next worker");
 }

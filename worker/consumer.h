@@ -2,8 +2,11 @@
  *
  * One batch at a time: read (own pending entries first after every (re)connect, then new
  * ones), validate each entry again against the catalog and registry, apply the valid ones with
- * the APPLY script (last-writer-wins per cell), recompute the touched districts' snapshots and
- * store them with the STORE script, record each entry's status, and only then XACK. A crash
+ * the APPLY script (last-writer-wins per cell); then recompute the touched districts' snapshots
+ * and store them with the STORE script, record each entry's status, and only then XACK. When
+ * the worker is behind (full batches), a district's store waits up to a short window (at most
+ * 1 s, a quarter of the claim idle time) so that the entries of several batches share one
+ * recomputation; caught up, every batch is stored at once. A crash
  * anywhere before the XACK leaves the entries pending; applying them again changes nothing, so
  * delivery is at-least-once and the effect exactly-once. Entries left by dead consumers are
  * taken over with XAUTOCLAIM; an entry that keeps failing is moved to the dead-letter stream
@@ -27,6 +30,8 @@ struct consumer_stats {
     long long published_ms;
 };
 
+struct district_hold; /* consumer.c: entries applied, waiting for their district's store */
+
 struct consumer {
     const struct config *config;
     const struct catalog *catalog;
@@ -37,6 +42,8 @@ struct consumer {
     char pending_cursor[48]; /* where re-reading our own pending entries has got to */
     long long last_claim_ms;
     long long last_trim_ms;
+    struct district_hold *holds; /* one per catalog district */
+    size_t held_total;
     struct consumer_stats stats;
 };
 

@@ -18,7 +18,8 @@ can be found. Meanwhile the test injects, in order:
   (b) kill -9 of the API mid-stream, restarted;
   (c) Redis restarted mid-stream: once with SIGTERM, once with SIGKILL (AOF, fsync always);
   (d) Redis frozen with SIGSTOP for 3 s, then SIGCONT: submissions must get 503 with
-      Retry-After within 1.5 s, and /readyz must say not ready;
+      Retry-After within 1.5 s (outcome_unknown for those already sent when Redis froze,
+      unavailable for those sent once the API has noticed), and /readyz must say not ready;
   (e) the API's connection to Redis cut just after a SUBMIT reached Redis (the API talks to
       Redis through a small TCP proxy in this test, which forwards the SUBMIT, swallows the
       reply and closes): a network failure at the worst moment. Whatever the API answers
@@ -77,6 +78,7 @@ CONNECTION_CUTS = 2
 REPLY_HOLDS = 2
 FREEZE_SECONDS = 3.0
 UNAVAILABLE_WITHIN = 1.5
+DETECTED_WITHIN = 1.3  # the API's 1 s command deadline, and slack
 
 
 def free_port():
@@ -713,9 +715,17 @@ def verify(cluster, units, submitters, faults, problems):
             elapsed = submission.finished - submission.started
             if elapsed > UNAVAILABLE_WITHIN:
                 slow.append("%d: %s after %.2f s" % (submission.tag, submission.outcome, elapsed))
-            elif submission.finished < continued - 0.05 and submission.outcome != "unavailable":
+            elif submission.finished < continued - 0.05 and submission.status != 503:
                 problems.append("submission %d sent while Redis was frozen: %s %s" % (
                     submission.tag, submission.outcome, submission.detail))
+            elif submission.started > stopped + DETECTED_WITHIN and \
+                    submission.finished < continued - 0.05 and submission.outcome != "unavailable":
+                # Once a command has timed out the API knows Redis is not answering and sends
+                # no more writes: a definite "nothing was written", not outcome_unknown.
+                problems.append("submission %d sent %.2f s into a Redis freeze (after the API "
+                                "must have noticed): %s %s" % (
+                                    submission.tag, submission.started - stopped,
+                                    submission.outcome, submission.detail))
     if slow:
         problems.append("while Redis was frozen, %d of %d submissions waited more than %.1f s "
                         "for their answer: %s" % (len(slow), during, UNAVAILABLE_WITHIN,

@@ -59,8 +59,11 @@ ADMIN_TOKEN = "hostile-admin-token-0123456789abcdef"
 DISTRICT = "yinchuan-xingqing"
 OTHER_DISTRICT = "kunming-anning"
 STREAM = "edumon:submissions"
-VALGRIND = os.environ.get("EDUMON_VALGRIND") == "1"
-SCALE = 8.0 if VALGRIND else 1.0  # time allowances under valgrind
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import valgrind  # noqa: E402  (tests/lib)
+
+VALGRIND = valgrind.ENABLED
+SCALE = valgrind.SLOWDOWN  # time allowances under valgrind
 SLOW_SECONDS = float(os.environ.get("HOSTILE_SLOW_SECONDS", "45"))
 CONNECTION_TIMEOUT = 30  # evhttp_set_timeout() in api/main.c
 
@@ -271,9 +274,7 @@ class Cluster:
         if use_valgrind and VALGRIND:
             log = os.path.join(self.dir, "valgrind-%s.log" % name)
             self.valgrind_logs.append(log)
-            argv = ["valgrind", "--leak-check=full", "--show-leak-kinds=definite,indirect",
-                    "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99",
-                    "--track-origins=yes", "--log-file=" + log] + argv
+            argv = valgrind.wrap(argv, log)
         out = open(os.path.join(self.dir, name + ".log"), "ab")
         process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
@@ -360,22 +361,7 @@ class Cluster:
         return statuses
 
     def valgrind_report(self):
-        problems = []
-        for path in self.valgrind_logs:
-            try:
-                with open(path, encoding="utf-8", errors="replace") as handle:
-                    text = handle.read()
-            except OSError:
-                continue
-            errors = re.search(r"ERROR SUMMARY: (\d+) errors", text)
-            lost = re.findall(r"(definitely|indirectly) lost: ([\d,]+) bytes", text)
-            if not errors or int(errors.group(1)) or any(n != "0" for _, n in lost):
-                problems.append("%s:\n%s" % (os.path.basename(path), text[-6000:]))
-            else:
-                print("     valgrind %s: 0 errors, %s" % (
-                    os.path.basename(path), ", ".join("%s lost %s bytes" % item for item in lost)
-                    or "no leaks"))
-        return problems
+        return valgrind.problems(self.valgrind_logs)
 
 
 # ---- the cases ----------------------------------------------------------------------------------

@@ -28,6 +28,11 @@ import tempfile
 import time
 import traceback
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import valgrind  # noqa: E402  (tests/lib)
+
+SLOW = valgrind.SLOWDOWN  # time allowances are stretched by this under valgrind
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
 BIN_DIR = os.environ.get("EDUMON_BIN_DIR", os.path.join(SOURCE_DIR, "build", "bin"))
@@ -286,6 +291,7 @@ class Harness:
         self.api = None
         self.workers = []
         self.processes = []
+        self.valgrind_logs = []
         self.redis_password = redis_password
         self.redis_db = redis_db
         self.redis = RedisClient(self.redis_port, redis_password, redis_db)
@@ -369,11 +375,16 @@ class Harness:
         return worker
 
     def _spawn(self, name, argv, env, log_name):
+        if valgrind.ENABLED:
+            log = os.path.join(self.dir, "valgrind-%s-%d.log" % (name, len(self.valgrind_logs)))
+            self.valgrind_logs.append(log)
+            argv = valgrind.wrap(argv, log)
         process = Process(name, argv, env, os.path.join(self.dir, log_name)).start()
         self.processes.append(process)
         return process
 
     def wait_ready(self, timeout=10.0):
+        timeout *= SLOW
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -400,7 +411,7 @@ class Harness:
                 process.signal(signal.SIGTERM)
         for process in self.processes:
             try:
-                process.stop(timeout=5)
+                process.stop(timeout=5 * SLOW)
             except Exception:
                 pass
 
@@ -453,7 +464,8 @@ class Harness:
         if token:
             all_headers["Authorization"] = "Bearer " + token
         all_headers.update(headers or {})
-        connection = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=timeout)
+        connection = http.client.HTTPConnection("127.0.0.1", self.api_port,
+                                                timeout=timeout * SLOW)
         started = time.monotonic()
         try:
             connection.request(method, path, body=data, headers=all_headers)
@@ -502,6 +514,7 @@ class Harness:
         return self.get("/v1/submissions/" + submission_id, token=token)
 
     def wait_applied(self, token, submission_id, timeout=10.0):
+        timeout *= SLOW
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -533,6 +546,7 @@ class Harness:
     def wait_snapshot(self, predicate, what, district="test-county", period="2024",
                       timeout=10.0):
         """Polls the snapshot until predicate(snapshot) is true; returns the snapshot."""
+        timeout *= SLOW
         deadline = time.monotonic() + timeout
         document = None
         while time.monotonic() < deadline:
@@ -564,6 +578,7 @@ class Harness:
                 and group.get("pending") == 0)
 
     def wait_drained(self, timeout=30.0):
+        timeout *= SLOW
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.stream_drained():
@@ -612,6 +627,8 @@ def run_tests(namespace, **harness_options):
             harness.close()
             reports = harness.sanitizer_reports()
             check(not reports, "sanitizer reports in the logs:\n  " + "\n  ".join(reports))
+            reports = valgrind.problems(harness.valgrind_logs)
+            check(not reports, "valgrind found errors or leaks:\n" + "\n".join(reports))
             ok = True
         except BaseException as error:  # report everything, including KeyboardInterrupt
             failures.append(name)
