@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps test-deps build test test-unit test-integration asan-test demo bench \
+.PHONY: all deps test-deps build test test-unit test-integration asan-test valgrind-test demo bench \
         bench-quick container-test fuzz lint format clean
 
 all: build
@@ -38,6 +38,10 @@ asan-test: test-deps
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest --output-on-failure -j2 -L 'unit|integration|hostile|fault'
+
+# Unit tests and the timing-independent integration suites under valgrind memcheck.
+valgrind-test: test-deps build
+	@scripts/valgrind-test.sh $(BUILD)
 
 demo: deps
 	@scripts/demo.sh

@@ -11,7 +11,7 @@ packages=(build-essential cmake pkg-config libevent-dev libhiredis-dev libcjson-
 for option in "$@"; do
     case "$option" in
     --test)
-        packages+=(libcmocka-dev chromium python3-yaml prometheus)
+        packages+=(libcmocka-dev chromium python3-yaml prometheus valgrind)
         # Node may come from elsewhere (NodeSource ships npm inside its nodejs, which
         # conflicts with Debian's npm): ask for Debian's packages only when the commands
         # are missing.

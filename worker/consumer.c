@@ -475,17 +475,9 @@ static int append_district_stores(struct consumer *consumer, struct district_sta
     return queued;
 }
 
-/* Recomputes and stores every period of each district in `states`, pipelined. */
-static int store_districts(struct consumer *consumer, struct district_state *const *states,
-                           size_t count)
+/* Reads the replies of `queued` STOREs. */
+static int read_stores(struct consumer *consumer, int queued)
 {
-    int queued = 0;
-    for (size_t i = 0; i < count; i++) {
-        int district_queued = append_district_stores(consumer, states[i]);
-        if (district_queued < 0)
-            return -1;
-        queued += district_queued;
-    }
     int result = 0;
     for (int i = 0; i < queued; i++) {
         redisReply *reply = redis_link_reply(&consumer->link);
@@ -503,6 +495,35 @@ static int store_districts(struct consumer *consumer, struct district_state *con
         freeReplyObject(reply);
     }
     return result;
+}
+
+/* Districts whose STOREs are pipelined together: a STORE carries ~150 KB (snapshot and balance
+ * documents), so a pass over thousands of districts must not sit in the output buffer at once. */
+#define STORE_CHUNK 32
+
+/* Recomputes and stores every period of each district in `states`, pipelined by chunks. */
+static int store_districts(struct consumer *consumer, struct district_state *const *states,
+                           size_t count)
+{
+    for (size_t first = 0; first < count; first += STORE_CHUNK) {
+        int queued = 0, failed = 0;
+        for (size_t i = first; i < count && i < first + STORE_CHUNK && !failed; i++) {
+            int district_queued = append_district_stores(consumer, states[i]);
+            if (district_queued < 0)
+                failed = 1;
+            else
+                queued += district_queued;
+        }
+        if (failed) {
+            /* Out of memory part-way through a district: some of its STOREs may be queued
+             * uncounted. Start afresh on a new connection rather than read out of step. */
+            redis_link_close(&consumer->link);
+            return -1;
+        }
+        if (read_stores(consumer, queued) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* ---- poison entries -----------------------------------------------------------------------------
@@ -560,15 +581,16 @@ static int dead_letter(struct consumer *consumer, struct parsed_entry *entry)
  * An entry is applied (its cells written) at once, but its district's snapshots are recomputed
  * and stored, and the entry acknowledged, only when the district is flushed: at the end of
  * every batch when the worker has caught up with the stream (a batch shorter than the batch
- * size), and otherwise once the district has been waiting for coalesce_ms(). Under a backlog
- * a district that many entries touch is then recomputed once per window instead of once per
- * batch. A held entry stays pending in the group: if the worker dies it is delivered again
- * (to this worker from its own pending list, or to another by XAUTOCLAIM) and applying it again
- * changes nothing. */
+ * size), and otherwise once the district has been waiting for coalesce_ms(): a quarter of
+ * the claim idle time (at most 10 s), so that a held entry is stored and acknowledged well
+ * before XAUTOCLAIM would deliver it again. Under a backlog a district that many entries touch
+ * is then recomputed once per window instead of once per batch. A held entry stays pending in the
+ * group: if the worker dies it is delivered again (to this worker from its own pending list, or to
+ * another by XAUTOCLAIM) and applying it again changes nothing. */
 
-#define COALESCE_MAX_MS 1000
-#define HOLD_LIMIT      50000 /* entries held in all; beyond, every district is flushed */
-#define ACK_CHUNK       1000  /* ids per XACK */
+#define COALESCE_MAX_MS 10000
+#define HOLD_LIMIT      200000 /* entries held in all (~10 MB); beyond, every district is flushed */
+#define ACK_CHUNK       1000   /* ids per XACK */
 
 static long long coalesce_ms(const struct consumer *consumer)
 {

@@ -4,8 +4,8 @@
  * ones), validate each entry again against the catalog and registry, apply the valid ones with
  * the APPLY script (last-writer-wins per cell); then recompute the touched districts' snapshots
  * and store them with the STORE script, record each entry's status, and only then XACK. When
- * the worker is behind (full batches), a district's store waits up to a short window (at most
- * 1 s, a quarter of the claim idle time) so that the entries of several batches share one
+ * the worker is behind (full batches), a district's store waits up to a window (a quarter of
+ * the claim idle time, at most 10 s) so that the entries of several batches share one
  * recomputation; caught up, every batch is stored at once. A crash
  * anywhere before the XACK leaves the entries pending; applying them again changes nothing, so
  * delivery is at-least-once and the effect exactly-once. Entries left by dead consumers are
