@@ -9,7 +9,7 @@ import json
 import socket
 
 from harness import (ADMIN_TOKEN, Response, check, expect_eq, expect_error, free_port,
-                     indicator, options, run_tests)
+                     indicator, options, run_tests, SLOW)
 
 GOOD = {"students": 812, "teaching_area_m2": 4100.5, "has_mh_teacher": True}
 
@@ -325,7 +325,7 @@ def test_admin_disabled_without_admin_token(h):
             "id": "z1", "name": "z", "district": "test-county", "stage": "primary",
             "ownership": "public"}), 403, "admin_disabled", None,
             "POST /v1/schools with admin disabled (token %r)" % token)
-    api.kill()
+    api.stop(timeout=5 * SLOW)  # SIGTERM: sanitizer and valgrind reports get written
     h.api_port = second_port
 
 
