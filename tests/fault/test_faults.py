@@ -520,35 +520,30 @@ class Faults:
             self.runs["redis SIGSTOP 3 s"] += 1
             self.cluster.wait_ready(timeout=20)
 
-    def hold_replies(self):
-        for _ in range(REPLY_HOLDS):
+    def _through_proxy(self, times, event, rounds, label):
+        """`rounds` times: arm the proxy's `event`, wait until a SUBMIT has been caught (a new
+        item in `times`), then until the API is ready again."""
+        for _ in range(rounds):
             time.sleep(self.rng.uniform(0.5, 1.0))
-            proxy = self.cluster.proxy
-            before = len(proxy.held)
-            proxy.hold.set()
+            before = len(times)
+            event.set()
             deadline = time.monotonic() + 10
-            while len(proxy.held) == before and time.monotonic() < deadline:
+            while len(times) == before and time.monotonic() < deadline:
                 time.sleep(0.01)
-            if len(proxy.held) == before:
-                proxy.hold.clear()
+            if len(times) == before:
+                event.clear()
                 raise Failure("no SUBMIT went through the proxy within 10 s")
             self.cluster.wait_ready(timeout=20)
-            self.runs["reply held after a SUBMIT ran"] += 1
+            self.runs[label] += 1
+
+    def hold_replies(self):
+        proxy = self.cluster.proxy
+        self._through_proxy(proxy.held, proxy.hold, REPLY_HOLDS, "reply held after a SUBMIT ran")
 
     def cut_connection(self):
-        for _ in range(CONNECTION_CUTS):
-            time.sleep(self.rng.uniform(0.5, 1.0))
-            proxy = self.cluster.proxy
-            before = len(proxy.cut_times)
-            proxy.cut.set()
-            deadline = time.monotonic() + 10
-            while len(proxy.cut_times) == before and time.monotonic() < deadline:
-                time.sleep(0.01)
-            if len(proxy.cut_times) == before:
-                proxy.cut.clear()
-                raise Failure("no SUBMIT went through the proxy within 10 s")
-            self.cluster.wait_ready(timeout=20)
-            self.runs["api-redis connection cut after a SUBMIT"] += 1
+        proxy = self.cluster.proxy
+        self._through_proxy(proxy.cut_times, proxy.cut, CONNECTION_CUTS,
+                            "api-redis connection cut after a SUBMIT")
 
 
 # ---- verification -------------------------------------------------------------------------------

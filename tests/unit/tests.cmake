@@ -11,25 +11,12 @@ foreach(name ${EDUMON_UNIT_TESTS})
     set_tests_properties(unit.${name} PROPERTIES LABELS unit)
 endforeach()
 
-add_executable(test_rate_limit unit/test_rate_limit.c ${CMAKE_SOURCE_DIR}/api/rate_limit.c)
-target_include_directories(test_rate_limit PRIVATE ${CMAKE_SOURCE_DIR}/api)
-target_link_libraries(test_rate_limit PRIVATE PkgConfig::CMOCKA m)
-add_test(NAME unit.test_rate_limit COMMAND test_rate_limit)
-set_tests_properties(unit.test_rate_limit PROPERTIES LABELS unit)
-
-
-add_executable(test_snapshot_cache unit/test_snapshot_cache.c
-    ${CMAKE_SOURCE_DIR}/api/snapshot_cache.c)
-target_include_directories(test_snapshot_cache PRIVATE ${CMAKE_SOURCE_DIR}/api
-    ${CMAKE_SOURCE_DIR}/common)
-target_link_libraries(test_snapshot_cache PRIVATE PkgConfig::CMOCKA)
-add_test(NAME unit.test_snapshot_cache COMMAND test_snapshot_cache)
-set_tests_properties(unit.test_snapshot_cache PROPERTIES LABELS unit)
-
-add_executable(test_registry_cache unit/test_registry_cache.c
-    ${CMAKE_SOURCE_DIR}/api/registry_cache.c)
-target_include_directories(test_registry_cache PRIVATE ${CMAKE_SOURCE_DIR}/api
-    ${CMAKE_SOURCE_DIR}/common)
-target_link_libraries(test_registry_cache PRIVATE PkgConfig::CMOCKA)
-add_test(NAME unit.test_registry_cache COMMAND test_registry_cache)
-set_tests_properties(unit.test_registry_cache PROPERTIES LABELS unit)
+# The pure modules of api/, each tested against its own source file.
+foreach(module rate_limit snapshot_cache registry_cache)
+    add_executable(test_${module} unit/test_${module}.c ${CMAKE_SOURCE_DIR}/api/${module}.c)
+    target_include_directories(test_${module} PRIVATE ${CMAKE_SOURCE_DIR}/api
+        ${CMAKE_SOURCE_DIR}/common)
+    target_link_libraries(test_${module} PRIVATE PkgConfig::CMOCKA m)
+    add_test(NAME unit.test_${module} COMMAND test_${module})
+    set_tests_properties(unit.test_${module} PROPERTIES LABELS unit)
+endforeach()
