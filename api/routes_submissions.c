@@ -184,8 +184,8 @@ static void on_submitted(redisReply *reply, void *privdata)
         reply_outcome_unknown(context);
         return;
     }
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1) {
-        if (reply && reply->type == REDIS_REPLY_ERROR)
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1) {
+        if (reply->type == REDIS_REPLY_ERROR)
             log_message(LOG_ERROR, "SUBMIT failed: %s", reply->str);
         reply_unavailable(context);
         return;
