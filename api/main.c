@@ -135,6 +135,11 @@ done:
         event_free(stop_term);
     if (stop_int)
         event_free(stop_int);
+    /* Drained: a further SIGTERM/SIGINT (an orchestrator repeating itself) must not cut the
+     * teardown short; it has nothing left to wait for. (After event_free, which restores the
+     * handlers that were there before evsignal_add: the defaults.) */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
     snapshots_shutdown(&server);
     redis_async_stop(&server.subscriber);
     redis_async_stop(&server.redis);
