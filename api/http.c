@@ -122,6 +122,11 @@ const char *http_bearer(struct evhttp_request *request)
         evhttp_find_header(evhttp_request_get_input_headers(request), "Authorization"));
 }
 
+bool http_is_admin_hash(const struct server *server, const char *hash)
+{
+    return server->admin_enabled && token_hash_equal(hash, server->admin_token_hash);
+}
+
 enum caller_role http_caller(const struct server *server, struct evhttp_request *request)
 {
     const char *token = http_bearer(request);

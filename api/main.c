@@ -113,8 +113,12 @@ int main(int argc, char **argv)
     struct event *stop_term = NULL, *stop_int = NULL;
     server.cache = snapshot_cache_new(catalog->district_count, SNAPSHOT_CACHE_BYTES);
     server.registry = registry_cache_new(REGISTRY_CACHE_SLOTS);
+    server.admin_enabled = config.admin_token != NULL;
+    if (config.admin_token)
+        token_hash(config.admin_token, strlen(config.admin_token), server.admin_token_hash);
     if (!server.base || !server.rate_limit || !server.cache || !server.registry ||
-        start_http(&server) != 0)
+        start_http(&server) != 0 ||
+        submit_batcher_init(&server.submits, server.base, &server.redis) != 0)
         goto done;
     if (redis_async_start(&server.redis, server.base, &config.redis, REDIS_TIMEOUT_MS) != 0 ||
         redis_async_subscribe(&server.subscriber, server.base, &config.redis, CHANNEL_SNAPSHOTS,
@@ -141,6 +145,7 @@ done:
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     snapshots_shutdown(&server);
+    submit_batcher_free(&server.submits);
     redis_async_stop(&server.subscriber);
     redis_async_stop(&server.redis);
     if (server.http)

@@ -15,16 +15,9 @@
 #include "jsonutil.h"
 #include "keys.h"
 #include "log.h"
-#include "script_call.h"
 #include "server.h"
+#include "submit_batch.h"
 #include "token.h"
-
-/* How long after sending the SUBMIT script Redis may still execute it: a script that Redis
- * only gets to later (it was frozen, or busy) writes nothing and answers "expired". Shorter
- * than the command timeout, so a SUBMIT still unanswered at the timeout either ran before its
- * deadline with its reply stuck behind a frozen Redis, or never will: the client is told the
- * outcome is unknown (outcome_unknown), never that nothing was written. */
-#define SUBMIT_DEADLINE_MS 700
 
 struct submit_context {
     struct server *server;
@@ -39,10 +32,13 @@ struct submit_context {
     bool has_idempotency;
     char idempotency_hash[TOKEN_HASH_LENGTH + 1]; /* of the Idempotency-Key header */
     char idempotency_key[KEY_MAX];
-    /* Finding out what happened when the connection dropped before SUBMIT's reply. */
-    bool sending, send_failed;
-    unsigned long long timeouts_at_send;
+    const char *body; /* the request's, valid while the client is there (watch.request) */
+    size_t body_length;
+    /* Finding out what happened when the connection dropped before SUBMIT's reply: the
+     * Idempotency-Key's record, or else word `marker_index` of the batch's marker. */
     long long sent_ms;
+    char marker[KEY_MAX];
+    size_t marker_index;
     struct event *verify_timer;
     char digest[TOKEN_HASH_LENGTH + 1];
 };
@@ -94,22 +90,18 @@ static void reply_accepted(struct submit_context *context, const char *id, bool 
 {
     struct evhttp_request *request = http_watch_end(&context->watch);
     if (request) {
-        char period[8], location[128];
-        snprintf(period, sizeof(period), "%04d", context->submission.period);
+        /* Every part is a validated id, entry id, year or count: nothing to escape. */
+        char location[128], body[256];
         snprintf(location, sizeof(location), "/v1/submissions/%s", id);
-        cJSON *root = cJSON_CreateObject();
-        cJSON_AddStringToObject(root, "id", id);
-        cJSON_AddStringToObject(root, "school", context->submission.school);
-        cJSON_AddStringToObject(root, "period", period);
-        cJSON_AddNumberToObject(root, "accepted", (double)context->submission.value_count);
-        char *body = cJSON_PrintUnformatted(root);
-        cJSON_Delete(root);
+        snprintf(body, sizeof(body),
+                 "{\"id\":\"%s\",\"school\":\"%s\",\"period\":\"%04d\",\"accepted\":%zu}", id,
+                 context->submission.school, context->submission.period,
+                 context->submission.value_count);
         struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
         evhttp_add_header(headers, "Location", location);
         if (replayed)
             evhttp_add_header(headers, "Idempotent-Replayed", "true");
         http_send_json(request, 202, body);
-        cJSON_free(body);
         if (!replayed) {
             context->server->metrics.values_accepted += context->submission.value_count;
         }
@@ -128,12 +120,24 @@ static void verify_later(struct submit_context *context, long long delay_ms);
 static void on_verified(redisReply *reply, void *privdata)
 {
     struct submit_context *context = privdata;
-    if (reply && reply->type == REDIS_REPLY_STRING) {
-        const char *space = strchr(reply->str, ' ');
+    if (reply && reply->type == REDIS_REPLY_STRING && context->has_idempotency) {
+        const char *space = strchr(reply->str, ' '); /* "digest id" */
         if (space) {
             reply_accepted(context, space + 1, false);
             return;
         }
+    }
+    char id[48];
+    if (reply && reply->type == REDIS_REPLY_STRING && !context->has_idempotency &&
+        submit_marker_word(reply->str, context->marker_index, id, sizeof(id))) {
+        if (strcmp(id, "-") != 0) {
+            reply_accepted(context, id, false);
+        } else {
+            registry_cache_forget_token(context->server->registry, context->token_hash);
+            reply_error(context, 401, "unauthorized", "Authorization",
+                        "the token is no longer valid (it was rotated)");
+        }
+        return;
     }
     if (reply && reply->type == REDIS_REPLY_NIL) {
         reply_unavailable(context); /* definitely not written */
@@ -151,7 +155,8 @@ static void on_verify_timer(evutil_socket_t fd, short events, void *arg)
 {
     (void)fd, (void)events;
     struct submit_context *context = arg;
-    const char *argv[] = {"GET", context->idempotency_key};
+    const char *argv[] = {"GET",
+                          context->has_idempotency ? context->idempotency_key : context->marker};
     redis_async_command(&context->server->redis, on_verified, context, 2, argv, NULL);
 }
 
@@ -164,27 +169,33 @@ static void verify_later(struct submit_context *context, long long delay_ms)
         reply_unavailable(context);
 }
 
-static void on_submitted(redisReply *reply, void *privdata)
+static void on_submitted(const struct submit_result *result, void *privdata)
 {
     struct submit_context *context = privdata;
-    if (!reply && context->sending) {
-        context->send_failed = true; /* never left; queue_submission answers */
+    enum submit_delivery delivery = result->delivery;
+    const redisReply *reply = result->outcome;
+    context->sent_ms = result->sent_ms;
+    if (delivery == SUBMIT_NOT_SENT) {
+        reply_unavailable(context); /* there was no connection: nothing was written */
         return;
     }
-    if (!reply && context->server->redis.timeouts == context->timeouts_at_send) {
+    if (delivery == SUBMIT_DROPPED) {
         /* Sent, then the connection dropped: once the deadline has passed the script can no
          * longer run, so the marker it writes with the entry tells for certain. */
-        long long wait = context->sent_ms + SUBMIT_DEADLINE_MS + 100 - json_now_ms();
+        snprintf(context->marker, sizeof(context->marker), "%s", result->marker);
+        context->marker_index = result->index;
+        long long wait = result->sent_ms + SUBMIT_DEADLINE_MS + 100 - json_now_ms();
         verify_later(context, wait > 0 ? wait : 0);
         return;
     }
-    if (!reply) {
+    if (delivery == SUBMIT_TIMED_OUT) {
         /* Redis stopped answering with the SUBMIT on its way or done: a Redis frozen right
          * after running it holds the reply until it resumes. */
         reply_outcome_unknown(context);
         return;
     }
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1) {
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+        reply->element[0]->type != REDIS_REPLY_STRING) {
         if (reply->type == REDIS_REPLY_ERROR)
             log_message(LOG_ERROR, "SUBMIT failed: %s", reply->str);
         reply_unavailable(context);
@@ -217,60 +228,50 @@ static void queue_submission(struct submit_context *context)
         reply_unavailable(context);
         return;
     }
-    char *body = submission_render(server->catalog, &context->submission);
-    if (!body) {
-        reply_unavailable(context);
-        return;
-    }
-    token_hash(body, strlen(body), context->digest);
-    const char *unit = context->admin ? "admin" : context->owner_id;
-    if (context->has_idempotency) {
-        keys_idempotency(context->idempotency_key, unit, context->idempotency_hash);
-    } else {
-        char marker[TOKEN_TEXT_LENGTH + 1];
-        if (token_generate(marker) != 0) {
-            cJSON_free(body);
+    /* The body queued is the one received: submission_parse has validated all of it (only
+     * school, period and values, each value checked), and the worker parses it with the same
+     * function. The digest (kept with an Idempotency-Key, to tell a retry from a different
+     * body) is of the normalised submission, so that formatting does not matter. */
+    const char *body = context->body;
+    size_t body_length = context->body_length;
+    char *rendered = NULL; /* when the client has gone (and its request with the body) */
+    if (context->has_idempotency || !context->watch.request) {
+        rendered = submission_render(server->catalog, &context->submission);
+        if (!rendered) {
             reply_unavailable(context);
             return;
         }
-        keys_idempotency(context->idempotency_key, unit, marker);
+        if (!context->watch.request) {
+            body = rendered;
+            body_length = strlen(rendered);
+        }
     }
-    char deadline[32], received[32], period[8];
-    snprintf(deadline, sizeof(deadline), "%lld",
-             redis_async_now_ms(&server->redis) + SUBMIT_DEADLINE_MS);
+    const char *unit = context->admin ? "admin" : context->owner_id;
+    if (context->has_idempotency) {
+        token_hash(rendered, strlen(rendered), context->digest);
+        keys_idempotency(context->idempotency_key, unit, context->idempotency_hash);
+    } else {
+        snprintf(context->digest, sizeof(context->digest), "-");
+        context->idempotency_key[0] = '\0'; /* the batch's marker tells */
+    }
+    char received[32], period[8];
     snprintf(received, sizeof(received), "%lld", json_now_ms());
     snprintf(period, sizeof(period), "%04d", context->submission.period);
-    const char *argv[] = {KEY_STREAM,
-                          KEY_TOKENS,
-                          context->idempotency_key,
-                          deadline,
-                          context->admin ? "" : context->token_hash,
-                          context->owner_id,
-                          context->has_idempotency ? "1" : "m",
-                          context->digest,
-                          "type",
-                          "submission",
-                          "district",
-                          context->target.district,
-                          "school",
-                          context->submission.school,
-                          "period",
-                          period,
-                          "by",
-                          context->admin ? "admin" : context->owner_id,
-                          "received",
-                          received,
-                          "body",
-                          body};
-    context->sending = true;
-    context->timeouts_at_send = server->redis.timeouts;
-    context->sent_ms = json_now_ms();
-    script_call(&server->redis, API_SCRIPT_SUBMIT, 3, (int)(sizeof(argv) / sizeof(*argv)), argv,
-                NULL, on_submitted, context);
-    cJSON_free(body);
-    context->sending = false;
-    if (context->send_failed)
-        reply_unavailable(context); /* there was no connection: nothing was written */
+    const char *fields[SUBMIT_FIELD_COUNT] = {
+        [SUBMIT_IDEMPOTENCY_KEY] = context->idempotency_key,
+        [SUBMIT_TOKEN_HASH] = context->admin ? "" : context->token_hash,
+        [SUBMIT_UNIT] = context->owner_id,
+        [SUBMIT_MODE] = context->has_idempotency ? "1" : "0",
+        [SUBMIT_DIGEST] = context->digest,
+        [SUBMIT_DISTRICT] = context->target.district,
+        [SUBMIT_SCHOOL] = context->submission.school,
+        [SUBMIT_PERIOD] = period,
+        [SUBMIT_BY] = unit,
+        [SUBMIT_RECEIVED] = received,
+        [SUBMIT_BODY] = body,
+    };
+    submit_batch_add(&server->submits, fields, body_length, on_submitted, context);
+    cJSON_free(rendered); /* copied by the batch */
 }
 
 /* ---- step 3: authorise against the registry ---------------------------------------------- */
@@ -383,6 +384,18 @@ static void on_token(redisReply *reply, void *privdata)
 
 /* ---- step 1: the request itself -------------------------------------------------------------- */
 
+/* Narrows a JSON text to the document itself: without the byte order mark the parser skips
+ * (RFC 8259 8.1) and the surrounding whitespace, so that the stream holds plain JSON. */
+static void trim_document(const char **text, size_t *length)
+{
+    if (*length >= 3 && memcmp(*text, "\xef\xbb\xbf", 3) == 0)
+        *text += 3, *length -= 3;
+    while (*length > 0 && strchr(" \t\r\n", (*text)[0]) && (*text)[0] != '\0')
+        (*text)++, (*length)--;
+    while (*length > 0 && strchr(" \t\r\n", (*text)[*length - 1]) && (*text)[*length - 1] != '\0')
+        (*length)--;
+}
+
 /* Whether the request's media type (parameters such as charset ignored) is `expected`. */
 static bool content_type_is(struct evhttp_request *request, const char *expected)
 {
@@ -447,8 +460,8 @@ void routes_submissions_post(struct server *server, struct evhttp_request *reque
         return;
     }
     context->server = server;
-    context->admin = server->config->admin_token && token_equal(token, server->config->admin_token);
     token_hash(token, strlen(token), context->token_hash);
+    context->admin = http_is_admin_hash(server, context->token_hash);
     int retry_after = 0;
     if (!context->admin &&
         !rate_limit_take(server->rate_limit, context->token_hash, json_now_ms(), &retry_after)) {
@@ -468,6 +481,9 @@ void routes_submissions_post(struct server *server, struct evhttp_request *reque
     }
     context->parse_failed = submission_parse(server->catalog, body, length, &context->submission,
                                              &context->parse_error) != 0;
+    trim_document(&body, &length);
+    context->body = body;
+    context->body_length = length;
     http_watch_start(&context->watch, request);
     if (context->admin) {
         if (context->parse_failed) {

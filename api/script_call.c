@@ -9,8 +9,8 @@
 
 #include "scripts.h"
 
-static const char *const script_bodies[API_SCRIPT_COUNT] = {SCRIPT_SUBMIT, SCRIPT_REGISTER,
-                                                            SCRIPT_ROTATE};
+static const char *const script_bodies[API_SCRIPT_COUNT] = {SCRIPT_SUBMIT, SCRIPT_SUBMIT_BATCH,
+                                                            SCRIPT_REGISTER, SCRIPT_ROTATE};
 static char script_sha[API_SCRIPT_COUNT][41];
 
 struct script_context {
@@ -18,9 +18,11 @@ struct script_context {
     enum api_script script;
     redis_callback callback;
     void *privdata;
-    int argc;
-    char **argv;
+    int argc;          /* with the three reserved: command, script, key count */
+    const char **argv; /* argv[3..] borrowed from the caller, or pointing into `copies` */
     size_t *lengths;
+    char *copies; /* owned: the arguments of script_call, one block; NULL when borrowed */
+    char key_count[16];
     int attempt;
 };
 
@@ -49,8 +51,7 @@ const char *script_call_sha(enum api_script script)
 
 static void context_free(struct script_context *context)
 {
-    for (int i = 0; i < context->argc; i++)
-        free(context->argv[i]);
+    free(context->copies);
     free(context->argv);
     free(context->lengths);
     free(context);
@@ -74,65 +75,81 @@ static void on_script_reply(redisReply *reply, void *privdata)
 static void send_attempt(struct script_context *context)
 {
     /* argv[0..1] are reserved for the command and the script (sha or body). */
-    if (context->attempt == 0) {
-        context->argv[0] = strdup("EVALSHA");
-        context->argv[1] = strdup(sha_of(context->script));
-    } else {
-        free(context->argv[0]);
-        free(context->argv[1]);
-        context->argv[0] = strdup("EVAL");
-        context->argv[1] = strdup(script_bodies[context->script]);
-    }
-    if (!context->argv[0] || !context->argv[1]) {
-        context->callback(NULL, context->privdata);
-        context_free(context);
-        return;
-    }
+    context->argv[0] = context->attempt == 0 ? "EVALSHA" : "EVAL";
+    context->argv[1] =
+        context->attempt == 0 ? sha_of(context->script) : script_bodies[context->script];
     context->lengths[0] = strlen(context->argv[0]);
     context->lengths[1] = strlen(context->argv[1]);
-    redis_async_command(context->redis, on_script_reply, context, context->argc,
-                        (const char **)context->argv, context->lengths);
+    redis_async_command(context->redis, on_script_reply, context, context->argc, context->argv,
+                        context->lengths);
 }
 
-void script_call(struct redis_async *redis, enum api_script script, int key_count, int argc,
-                 const char **argv, const size_t *lengths, redis_callback callback, void *privdata)
+/* A context whose argv[3..] are still to be filled; NULL when out of memory. */
+static struct script_context *context_new(struct redis_async *redis, enum api_script script,
+                                          int key_count, int argc, redis_callback callback,
+                                          void *privdata)
 {
     struct script_context *context = calloc(1, sizeof(*context));
-    int total = argc + 3;
-    if (context) {
-        context->argv = calloc((size_t)total, sizeof(char *));
-        context->lengths = calloc((size_t)total, sizeof(size_t));
-    }
-    if (!context || !context->argv || !context->lengths) {
-        if (context)
-            context_free(context);
-        callback(NULL, privdata);
-        return;
+    if (!context)
+        return NULL;
+    context->argc = argc + 3;
+    context->argv = calloc((size_t)context->argc, sizeof(*context->argv));
+    context->lengths = calloc((size_t)context->argc, sizeof(*context->lengths));
+    if (!context->argv || !context->lengths) {
+        context_free(context);
+        return NULL;
     }
     context->redis = redis;
     context->script = script;
     context->callback = callback;
     context->privdata = privdata;
-    context->argc = total;
-    char count[16];
-    snprintf(count, sizeof(count), "%d", key_count);
-    context->argv[2] = strdup(count);
-    context->lengths[2] = strlen(count);
-    bool failed = !context->argv[2];
-    for (int i = 0; i < argc && !failed; i++) {
-        size_t length = lengths ? lengths[i] : strlen(argv[i]);
-        context->argv[i + 3] = malloc(length + 1);
-        failed = !context->argv[i + 3];
-        if (!failed) {
-            memcpy(context->argv[i + 3], argv[i], length);
-            context->argv[i + 3][length] = '\0';
-            context->lengths[i + 3] = length;
-        }
+    snprintf(context->key_count, sizeof(context->key_count), "%d", key_count);
+    context->argv[2] = context->key_count;
+    context->lengths[2] = strlen(context->key_count);
+    return context;
+}
+
+void script_call(struct redis_async *redis, enum api_script script, int key_count, int argc,
+                 const char **argv, const size_t *lengths, redis_callback callback, void *privdata)
+{
+    struct script_context *context =
+        context_new(redis, script, key_count, argc, callback, privdata);
+    size_t total = 0;
+    for (int i = 0; context && i < argc; i++) {
+        context->lengths[i + 3] = lengths ? lengths[i] : strlen(argv[i]);
+        total += context->lengths[i + 3] + 1;
     }
-    if (failed) {
-        context_free(context);
+    if (context)
+        context->copies = malloc(total ? total : 1);
+    if (!context || !context->copies) {
+        if (context)
+            context_free(context);
         callback(NULL, privdata);
         return;
+    }
+    char *cursor = context->copies;
+    for (int i = 0; i < argc; i++) {
+        memcpy(cursor, argv[i], context->lengths[i + 3]);
+        cursor[context->lengths[i + 3]] = '\0';
+        context->argv[i + 3] = cursor;
+        cursor += context->lengths[i + 3] + 1;
+    }
+    send_attempt(context);
+}
+
+void script_call_borrowed(struct redis_async *redis, enum api_script script, int key_count,
+                          int argc, const char **argv, const size_t *lengths,
+                          redis_callback callback, void *privdata)
+{
+    struct script_context *context =
+        context_new(redis, script, key_count, argc, callback, privdata);
+    if (!context) {
+        callback(NULL, privdata);
+        return;
+    }
+    for (int i = 0; i < argc; i++) {
+        context->argv[i + 3] = argv[i];
+        context->lengths[i + 3] = lengths ? lengths[i] : strlen(argv[i]);
     }
     send_attempt(context);
 }

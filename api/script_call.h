@@ -6,11 +6,23 @@
 
 #include "redis_async.h"
 
-enum api_script { API_SCRIPT_SUBMIT, API_SCRIPT_REGISTER, API_SCRIPT_ROTATE, API_SCRIPT_COUNT };
+enum api_script {
+    API_SCRIPT_SUBMIT,
+    API_SCRIPT_SUBMIT_BATCH,
+    API_SCRIPT_REGISTER,
+    API_SCRIPT_ROTATE,
+    API_SCRIPT_COUNT
+};
 
 /* argv holds the keys followed by the arguments; they are copied. */
 void script_call(struct redis_async *redis, enum api_script script, int key_count, int argc,
                  const char **argv, const size_t *lengths, redis_callback callback, void *privdata);
+
+/* Like script_call without copying: argv[0..argc) (and lengths) must stay valid until the
+ * callback has run, which may be before this returns. */
+void script_call_borrowed(struct redis_async *redis, enum api_script script, int key_count,
+                          int argc, const char **argv, const size_t *lengths,
+                          redis_callback callback, void *privdata);
 
 /* The script's body and its SHA-1, for callers that must queue several calls inside one
  * MULTI/EXEC (where a NOSCRIPT cannot be retried): SCRIPT LOAD the body first in the same

@@ -39,6 +39,54 @@
     "end\n"                                                                                        \
     "return {'ok', id}\n"
 
+/* SUBMIT_BATCH: SUBMIT for the n submissions gathered in one pass of the event loop (one Lua
+ * call instead of n: group commit, submit_batch.c). Each is checked and written exactly as
+ * SUBMIT would, in order, so two of them with the same Idempotency-Key behave as two calls;
+ * instead of a marker per submission, one marker per batch (KEYS[3], kept 2 minutes) lists
+ * each submission's entry id, or "-" when it was not written, so that an API whose connection
+ * dropped before the reply can find out what happened.
+ *   KEYS[1] stream   KEYS[2] tokens hash   KEYS[3] the batch's marker
+ *   KEYS[3 + i] submission i's idempotency key (read and written only in mode "1")
+ *   ARGV[1] deadline in Redis milliseconds (for the whole batch)   ARGV[2] n
+ *   ARGV[3 + 10 (i - 1) ..] submission i: token hash ("" for the admin token), the token's
+ *           unit, mode ("1" when an Idempotency-Key was given: look it up, keep it 24 h;
+ *           else "0"), body digest, then the values of the stream fields district, school,
+ *           period, by, received, body
+ * Returns {"expired"} (nothing written) or {"done", r1, …, rn} with each ri as SUBMIT's reply:
+ * {"ok", id} | {"token"} | {"repeat", id, digest}. */
+#define SCRIPT_SUBMIT_BATCH                                                                        \
+    "local t = redis.call('TIME')\n"                                                               \
+    "if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[1]) then\n"      \
+    "  return {'expired'}\n"                                                                       \
+    "end\n"                                                                                        \
+    "local out, written = {'done'}, {}\n"                                                          \
+    "for i = 1, tonumber(ARGV[2]) do\n"                                                            \
+    "  local a, key = 3 + 10 * (i - 1), KEYS[3 + i]\n"                                             \
+    "  local keyed, r = ARGV[a + 2] == '1'\n"                                                      \
+    "  written[i] = '-'\n"                                                                         \
+    "  if ARGV[a] ~= '' and redis.call('HGET', KEYS[2], ARGV[a]) ~= ARGV[a + 1] then\n"            \
+    "    r = {'token'}\n"                                                                          \
+    "  else\n"                                                                                     \
+    "    local previous = keyed and redis.call('GET', key)\n"                                      \
+    "    if previous then\n"                                                                       \
+    "      local digest, id = string.match(previous, '^(%S+) (%S+)$')\n"                           \
+    "      r = {'repeat', id, digest}\n"                                                           \
+    "    else\n"                                                                                   \
+    "      local id = redis.call('XADD', KEYS[1], '*', 'type', 'submission',\n"                    \
+    "        'district', ARGV[a + 4], 'school', ARGV[a + 5], 'period', ARGV[a + 6],\n"             \
+    "        'by', ARGV[a + 7], 'received', ARGV[a + 8], 'body', ARGV[a + 9])\n"                   \
+    "      if keyed then\n"                                                                        \
+    "        redis.call('SET', key, ARGV[a + 3] .. ' ' .. id, 'EX', 86400)\n"                      \
+    "      end\n"                                                                                  \
+    "      written[i] = id\n"                                                                      \
+    "      r = {'ok', id}\n"                                                                       \
+    "    end\n"                                                                                    \
+    "  end\n"                                                                                      \
+    "  out[i + 1] = r\n"                                                                           \
+    "end\n"                                                                                        \
+    "redis.call('SET', KEYS[3], table.concat(written, ' '), 'EX', 120)\n"                          \
+    "return out\n"
+
 /* REGISTER
  *   KEYS[1] schools hash  KEYS[2] tokens hash  KEYS[3] district schools hash
  *   KEYS[4] district registry version  KEYS[5] district state hash  KEYS[6] stream

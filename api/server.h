@@ -23,6 +23,8 @@
 #include "school.h"
 #include "snapshot_cache.h"
 #include "submission.h"
+#include "submit_batch.h"
+#include "token.h"
 
 struct waiter; /* a long-poll in progress (routes_snapshots.c) */
 
@@ -35,8 +37,11 @@ struct server {
     struct waiter *waiters;          /* intrusive list */
     struct snapshot_cache *cache;    /* owned; served from only while `subscriber` is subscribed */
     struct registry_cache *registry; /* owned; tokens and records for submissions */
+    struct submit_batcher submits;   /* group commit of submissions (submit_batch.c) */
     struct metrics metrics;
     struct rate_limit *rate_limit; /* owned */
+    bool admin_enabled;
+    char admin_token_hash[TOKEN_HASH_LENGTH + 1]; /* token_hash of EDUMON_ADMIN_TOKEN */
     struct connection_guard guard;
     bool draining;
     int connections;
@@ -79,6 +84,8 @@ const char *http_bearer(struct evhttp_request *request);
 
 enum caller_role { CALLER_NONE, CALLER_ADMIN, CALLER_READER };
 
+/* Whether `hash` (token_hash of a bearer token) is the admin token's (constant time). */
+bool http_is_admin_hash(const struct server *server, const char *hash);
 /* Classifies the bearer token as admin / read token (constant-time comparisons). */
 enum caller_role http_caller(const struct server *server, struct evhttp_request *request);
 

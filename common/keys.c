@@ -24,3 +24,8 @@ void keys_idempotency(char *out, const char *school, const char *key_hash)
 {
     snprintf(out, KEY_MAX, "edumon:idem:%s:%s", school, key_hash);
 }
+
+void keys_batch_marker(char *out, const char *random)
+{
+    snprintf(out, KEY_MAX, "edumon:batch:%s", random);
+}

@@ -50,5 +50,7 @@ enum district_key {
 void keys_district(char *out, enum district_key kind, const char *district, int period);
 void keys_status(char *out, const char *entry_id);
 void keys_idempotency(char *out, const char *school, const char *key_hash);
+/* The marker of one SUBMIT_BATCH call (api/submit_batch.c), named by a random token. */
+void keys_batch_marker(char *out, const char *random);
 
 #endif

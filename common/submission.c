@@ -47,20 +47,24 @@ int json_nesting_depth(const char *text, size_t length)
     return deepest;
 }
 
-/* What cJSON lets through but JSON (RFC 8259) or edumon does not: numbers with leading zeros
- * ("012") and escaped NUL characters ("\u0000", which would silently cut a C string, so that
- * "xq-001\u0000…" would pass for "xq-001"). Returns 0, or -1 with `error` filled. */
+/* What cJSON lets through but JSON (RFC 8259) or edumon does not: nesting deeper than
+ * SUBMISSION_MAX_DEPTH (refused before the recursive parser sees it, and reported first),
+ * numbers with leading zeros ("012") and escaped NUL characters ("\u0000", which would
+ * silently cut a C string, so that "xq-001\u0000…" would pass for "xq-001"). One pass over
+ * the text. Returns 0, or -1 with `error` filled. */
 static int json_check_strict(const char *text, size_t length, struct api_error *error)
 {
-    bool in_string = false;
+    bool in_string = false, failed = false;
+    int depth = 0, deepest = 0;
     for (size_t i = 0; i < length; i++) {
         char c = text[i];
         if (in_string) {
             if (c == '\\' && i + 1 < length) {
-                if (text[i + 1] == 'u' && i + 5 < length && strncmp(text + i + 2, "0000", 4) == 0) {
+                if (!failed && text[i + 1] == 'u' && i + 5 < length &&
+                    strncmp(text + i + 2, "0000", 4) == 0) {
                     api_error_set(error, 422, "invalid_string", "",
                                   "strings may not contain NUL characters");
-                    return -1;
+                    failed = true;
                 }
                 i++;
             } else if (c == '"') {
@@ -72,19 +76,34 @@ static int json_check_strict(const char *text, size_t length, struct api_error *
             in_string = true;
             continue;
         }
+        if (c == '{' || c == '[') {
+            if (++depth > deepest)
+                deepest = depth;
+            continue;
+        }
+        if (c == '}' || c == ']') {
+            depth--;
+            continue;
+        }
         /* A number starts after a delimiter, or after a '-' that itself follows one (so the
          * exponent of 1e-05 is not mistaken for a number). */
         const char *delimiters = " \t\r\n:[,";
         bool starts_number =
             c == '0' && (i == 0 || strchr(delimiters, text[i - 1]) ||
                          (text[i - 1] == '-' && (i == 1 || strchr(delimiters, text[i - 2]))));
-        if (starts_number && i + 1 < length && text[i + 1] >= '0' && text[i + 1] <= '9') {
+        if (!failed && starts_number && i + 1 < length && text[i + 1] >= '0' &&
+            text[i + 1] <= '9') {
             api_error_set(error, 400, "malformed_json", "",
                           "numbers may not have leading zeros (near byte %zu)", i);
-            return -1;
+            failed = true;
         }
     }
-    return 0;
+    if (deepest > SUBMISSION_MAX_DEPTH) {
+        api_error_set(error, 400, "too_deep", "", "JSON nested deeper than %d levels",
+                      SUBMISSION_MAX_DEPTH);
+        return -1;
+    }
+    return failed ? -1 : 0;
 }
 
 /* A name taken from the request, safe to echo in an error: element and field names are plain
@@ -94,42 +113,41 @@ static const char *printable_name(const char *name)
     return id_is_valid(name) ? name : "(not a valid name)";
 }
 
-/* Checks one value against its element: the contract's 422 cases. */
+/* Checks one value against its element: the contract's 422 cases. The error's field path
+ * is built only on error (this runs for every value of every submission). */
 static int parse_value(const struct element *element, const cJSON *item, double *out,
                        struct api_error *error)
 {
-    char field[128];
-    snprintf(field, sizeof(field), "values.%s", element->id);
+    const char *problem = NULL, *code = "invalid_value";
+    double value = 0;
     if (element->type == ELEMENT_BOOLEAN) {
-        if (!cJSON_IsBool(item)) {
-            api_error_set(error, 422, "invalid_value", field, "%s must be true or false",
-                          element->id);
-            return -1;
-        }
-        *out = cJSON_IsTrue(item) ? 1 : 0;
+        if (!cJSON_IsBool(item))
+            problem = "must be true or false";
+        else
+            value = cJSON_IsTrue(item) ? 1 : 0;
+    } else if (!cJSON_IsNumber(item)) {
+        problem = "must be a number";
+    } else {
+        value = item->valuedouble;
+        if (!isfinite(value))
+            problem = "must be a finite number";
+        else if (element->type == ELEMENT_INTEGER && value != floor(value))
+            problem = "must be a whole number";
+        else if (value < element->min || value > element->max)
+            code = "out_of_range", problem = "must be between";
+    }
+    if (!problem) {
+        *out = value;
         return 0;
     }
-    if (!cJSON_IsNumber(item)) {
-        api_error_set(error, 422, "invalid_value", field, "%s must be a number", element->id);
-        return -1;
-    }
-    double value = item->valuedouble;
-    if (!isfinite(value)) {
-        api_error_set(error, 422, "invalid_value", field, "%s must be a finite number",
-                      element->id);
-        return -1;
-    }
-    if (element->type == ELEMENT_INTEGER && value != floor(value)) {
-        api_error_set(error, 422, "invalid_value", field, "%s must be a whole number", element->id);
-        return -1;
-    }
-    if (value < element->min || value > element->max) {
-        api_error_set(error, 422, "out_of_range", field, "%s must be between %.15g and %.15g",
-                      element->id, element->min, element->max);
-        return -1;
-    }
-    *out = value;
-    return 0;
+    char field[128];
+    snprintf(field, sizeof(field), "values.%s", element->id);
+    if (strcmp(code, "out_of_range") == 0)
+        api_error_set(error, 422, code, field, "%s must be between %.15g and %.15g", element->id,
+                      element->min, element->max);
+    else
+        api_error_set(error, 422, code, field, "%s %s", element->id, problem);
+    return -1;
 }
 
 static int parse_values(const struct catalog *catalog, const cJSON *values, struct submission *out,
@@ -154,20 +172,20 @@ static int parse_values(const struct catalog *catalog, const cJSON *values, stru
     const cJSON *item;
     cJSON_ArrayForEach(item, values)
     {
-        char field[128];
-        snprintf(field, sizeof(field), "values.%s", printable_name(item->string));
         int element = catalog_find_element(catalog, item->string);
-        if (element < 0) {
-            api_error_set(error, 422, "unknown_element", field, "unknown element \"%s\"",
-                          printable_name(item->string));
-            return -1;
-        }
-        for (size_t i = 0; i < out->value_count; i++) {
-            if (out->values[i].element == element) {
+        bool duplicate = false;
+        for (size_t i = 0; element >= 0 && i < out->value_count && !duplicate; i++)
+            duplicate = out->values[i].element == element;
+        if (element < 0 || duplicate) {
+            char field[128];
+            snprintf(field, sizeof(field), "values.%s", printable_name(item->string));
+            if (element < 0)
+                api_error_set(error, 422, "unknown_element", field, "unknown element \"%s\"",
+                              printable_name(item->string));
+            else
                 api_error_set(error, 422, "duplicate_element", field,
                               "element \"%s\" appears twice", printable_name(item->string));
-                return -1;
-            }
+            return -1;
         }
         struct submission_value *value = &out->values[out->value_count];
         value->element = element;
@@ -234,11 +252,6 @@ static int parse_object(const struct catalog *catalog, const cJSON *root, struct
 int submission_parse(const struct catalog *catalog, const char *body, size_t length,
                      struct submission *out, struct api_error *error)
 {
-    if (json_nesting_depth(body, length) > SUBMISSION_MAX_DEPTH) {
-        api_error_set(error, 400, "too_deep", "", "JSON nested deeper than %d levels",
-                      SUBMISSION_MAX_DEPTH);
-        return -1;
-    }
     if (json_check_strict(body, length, error) != 0)
         return -1;
     const char *end = NULL;

@@ -55,6 +55,11 @@ bool token_equal(const char *given, const char *expected)
     return CRYPTO_memcmp(given_hash, expected_hash, TOKEN_HASH_LENGTH) == 0;
 }
 
+bool token_hash_equal(const char *given_hash, const char *expected_hash)
+{
+    return CRYPTO_memcmp(given_hash, expected_hash, TOKEN_HASH_LENGTH) == 0;
+}
+
 const char *token_from_header(const char *header)
 {
     if (!header || strncasecmp(header, "Bearer ", 7) != 0)

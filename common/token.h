@@ -21,6 +21,9 @@ void token_hash(const char *data, size_t length, char *out);
  * of `expected`). */
 bool token_equal(const char *given, const char *expected);
 
+/* Constant-time comparison of two token_hash results. */
+bool token_hash_equal(const char *given_hash, const char *expected_hash);
+
 /* Extracts the token from an "Authorization: Bearer <token>" header value. Returns a
  * pointer into `header`, or NULL when absent or malformed. */
 const char *token_from_header(const char *header);

@@ -198,7 +198,7 @@ class Proxy(threading.Thread):
                     state["swallow"] = True
                     upstream.sendall(data)
                     tags = [int(tag) for tag in re.findall(
-                        rb'\\?"(?:students|school_places_added)\\?":(\d+)', data)]
+                        rb'\\?"(?:students|school_places_added)\\?":\s*(\d+)', data)]
                     self.held.append((time.monotonic(), tags))
                     continue
                 if self.cut.is_set() and b"EVAL" in data and STREAM.encode() in data:
