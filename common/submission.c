@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -249,8 +250,188 @@ static int parse_object(const struct catalog *catalog, const cJSON *root, struct
     return parse_values(catalog, cJSON_GetObjectItemCaseSensitive(root, "values"), out, error);
 }
 
+/* ---- the fast path: a submission as clients send it ------------------------------------
+ *
+ * A direct scan of the one shape a valid submission has, without building a tree: plain
+ * strings (no escapes, no control characters), JSON numbers as RFC 8259 writes them, JSON
+ * whitespace. It either accepts, with exactly the result the general parser below would give,
+ * or declines (returns 1) and leaves the text, errors included, to the general parser. */
+
+struct scan {
+    const char *at, *end;
+};
+
+static void scan_space(struct scan *scan)
+{
+    while (scan->at < scan->end &&
+           (*scan->at == ' ' || *scan->at == '\t' || *scan->at == '\n' || *scan->at == '\r'))
+        scan->at++;
+}
+
+static bool scan_char(struct scan *scan, char c)
+{
+    scan_space(scan);
+    if (scan->at >= scan->end || *scan->at != c)
+        return false;
+    scan->at++;
+    return true;
+}
+
+/* A plain string into `out` (NUL-terminated, at most size - 1 bytes). */
+static bool scan_string(struct scan *scan, char *out, size_t size)
+{
+    if (!scan_char(scan, '"'))
+        return false;
+    const char *start = scan->at;
+    while (scan->at < scan->end && *scan->at != '"') {
+        if (*scan->at == '\\' || (unsigned char)*scan->at < 0x20)
+            return false;
+        scan->at++;
+    }
+    size_t length = (size_t)(scan->at - start);
+    if (scan->at >= scan->end || length >= size)
+        return false;
+    memcpy(out, start, length);
+    out[length] = '\0';
+    scan->at++;
+    return true;
+}
+
+static bool scan_digits(struct scan *scan)
+{
+    const char *start = scan->at;
+    while (scan->at < scan->end && *scan->at >= '0' && *scan->at <= '9')
+        scan->at++;
+    return scan->at > start;
+}
+
+/* A value: true / false (is_bool set) or an RFC 8259 number, converted as cJSON does. */
+static bool scan_value(struct scan *scan, bool *is_bool, double *value)
+{
+    scan_space(scan);
+    size_t left = (size_t)(scan->end - scan->at);
+    *is_bool = false;
+    if (left >= 4 && memcmp(scan->at, "true", 4) == 0) {
+        scan->at += 4, *is_bool = true, *value = 1;
+        return true;
+    }
+    if (left >= 5 && memcmp(scan->at, "false", 5) == 0) {
+        scan->at += 5, *is_bool = true, *value = 0;
+        return true;
+    }
+    const char *start = scan->at;
+    if (scan->at < scan->end && *scan->at == '-')
+        scan->at++;
+    if (scan->at < scan->end && *scan->at == '0')
+        scan->at++;
+    else if (!scan_digits(scan))
+        return false;
+    if (scan->at < scan->end && *scan->at == '.') {
+        scan->at++;
+        if (!scan_digits(scan))
+            return false;
+    }
+    if (scan->at < scan->end && (*scan->at == 'e' || *scan->at == 'E')) {
+        scan->at++;
+        if (scan->at < scan->end && (*scan->at == '+' || *scan->at == '-'))
+            scan->at++;
+        if (!scan_digits(scan))
+            return false;
+    }
+    /* What may follow a number here; anything else (a leading zero's digits, "1.5.5") is for
+     * the general parser to judge. cJSON reads at most 63 characters of a number. */
+    size_t length = (size_t)(scan->at - start);
+    if (length >= 64 || (scan->at < scan->end && !strchr(" \t\r\n,}", *scan->at)))
+        return false;
+    char text[64];
+    memcpy(text, start, length);
+    text[length] = '\0';
+    char *after = NULL;
+    *value = strtod(text, &after);
+    return after == text + length;
+}
+
+/* values: {"element": value, ...}, every element known, once, and its value valid. */
+static bool scan_values(const struct catalog *catalog, struct scan *scan, struct submission *out)
+{
+    if (!scan_char(scan, '{'))
+        return false;
+    out->value_count = 0;
+    do {
+        char name[128];
+        bool is_bool;
+        double value;
+        if (out->value_count == SUBMISSION_MAX_VALUES || !scan_string(scan, name, sizeof(name)) ||
+            !scan_char(scan, ':') || !scan_value(scan, &is_bool, &value))
+            return false;
+        int element = catalog_find_element(catalog, name);
+        if (element < 0)
+            return false;
+        for (size_t i = 0; i < out->value_count; i++)
+            if (out->values[i].element == element)
+                return false;
+        const struct element *definition = &catalog->elements[element];
+        bool boolean = definition->type == ELEMENT_BOOLEAN;
+        if (is_bool != boolean ||
+            (!boolean && (!isfinite(value) || value < definition->min || value > definition->max ||
+                          (definition->type == ELEMENT_INTEGER && value != floor(value)))))
+            return false;
+        out->values[out->value_count].element = element;
+        out->values[out->value_count].value = value;
+        out->value_count++;
+    } while (scan_char(scan, ','));
+    return scan_char(scan, '}');
+}
+
+int submission_parse_fast(const struct catalog *catalog, const char *body, size_t length,
+                          struct submission *out)
+{
+    struct scan scan = {body, body + length};
+    bool seen[3] = {false, false, false}; /* school, period, values */
+    if (!scan_char(&scan, '{'))
+        return 1;
+    do {
+        char name[8];
+        if (!scan_string(&scan, name, sizeof(name)) || !scan_char(&scan, ':'))
+            return 1;
+        if (strcmp(name, "school") == 0 && !seen[0]) {
+            char school[SCHOOL_ID_MAX + 2];
+            if (!scan_string(&scan, school, sizeof(school)) || !id_is_valid(school))
+                return 1;
+            memcpy(out->school, school, strlen(school) + 1);
+            seen[0] = true;
+        } else if (strcmp(name, "period") == 0 && !seen[1]) {
+            char period[16];
+            if (!scan_string(&scan, period, sizeof(period)))
+                return 1;
+            out->period = period_parse(period);
+            if (out->period < 0)
+                return 1;
+            seen[1] = true;
+        } else if (strcmp(name, "values") == 0 && !seen[2]) {
+            if (!scan_values(catalog, &scan, out))
+                return 1;
+            seen[2] = true;
+        } else {
+            return 1;
+        }
+    } while (scan_char(&scan, ','));
+    if (!scan_char(&scan, '}') || !seen[0] || !seen[1] || !seen[2])
+        return 1;
+    scan_space(&scan);
+    return scan.at == scan.end ? 0 : 1;
+}
+
 int submission_parse(const struct catalog *catalog, const char *body, size_t length,
                      struct submission *out, struct api_error *error)
+{
+    if (submission_parse_fast(catalog, body, length, out) == 0)
+        return 0;
+    return submission_parse_general(catalog, body, length, out, error);
+}
+
+int submission_parse_general(const struct catalog *catalog, const char *body, size_t length,
+                             struct submission *out, struct api_error *error)
 {
     if (json_check_strict(body, length, error) != 0)
         return -1;

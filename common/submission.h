@@ -47,6 +47,16 @@ struct submission {
 int submission_parse(const struct catalog *catalog, const char *body, size_t length,
                      struct submission *out, struct api_error *error);
 
+/* submission_parse is these two: a fast path for a submission as clients send it (plain
+ * strings, RFC 8259 numbers, every element known and valid), which returns 0 with `out`
+ * filled or 1 to decline, and the general parser (cJSON), which gives every other text its
+ * answer or error. Whenever the fast path accepts, the general parser accepts the same text
+ * with the same result (tests/fuzz/fuzz_submission.c checks it). */
+int submission_parse_fast(const struct catalog *catalog, const char *body, size_t length,
+                          struct submission *out);
+int submission_parse_general(const struct catalog *catalog, const char *body, size_t length,
+                             struct submission *out, struct api_error *error);
+
 /* Checks one value against its element: a boolean for boolean elements, else a finite number,
  * whole for integer elements, within the bounds (the contract's 422 cases, `field`
  * "values.<element>"). Shared by JSON submissions and CSV imports (import.c). */

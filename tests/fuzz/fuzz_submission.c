@@ -7,7 +7,8 @@
  * elements, finite values within bounds, whole for integers, 0/1 for booleans); rendering it
  * and parsing the rendering gives the same submission, and rendering that again gives the
  * same bytes (the queued body is a fixed point); authorisation agrees with the elements'
- * stages. */
+ * stages; and whenever the fast path accepts a text, the general parser accepts it too with
+ * bit-for-bit the same submission (the fast path may only decline, never differ). */
 #include <math.h>
 
 #include <cjson/cJSON.h>
@@ -63,10 +64,34 @@ static void check_valid(const struct submission *submission)
     }
 }
 
+/* The fast path against the general parser on the same text. */
+static void check_fast_path(const char *text, size_t size)
+{
+    static struct submission fast, general;
+    memset(&fast, 0, sizeof(fast));
+    memset(&general, 0, sizeof(general));
+    if (submission_parse_fast(catalog, text, size, &fast) != 0)
+        return;
+    struct api_error error;
+    memset(&error, 0, sizeof(error));
+    FUZZ_CHECK(submission_parse_general(catalog, text, size, &general, &error) == 0,
+               "the fast path accepted what the general parser refuses: %s (%s)", error.code,
+               error.message);
+    FUZZ_CHECK(strcmp(fast.school, general.school) == 0 && fast.period == general.period &&
+                   fast.value_count == general.value_count,
+               "fast and general parsers differ on school/period/count");
+    for (size_t i = 0; i < fast.value_count; i++)
+        FUZZ_CHECK(fast.values[i].element == general.values[i].element &&
+                       memcmp(&fast.values[i].value, &general.values[i].value, sizeof(double)) == 0,
+                   "fast and general parsers differ on value %zu: %.17g / %.17g", i,
+                   fast.values[i].value, general.values[i].value);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct submission first, second;
     struct api_error error;
+    check_fast_path((const char *)data, size);
     memset(&error, 0, sizeof(error));
     if (submission_parse(catalog, (const char *)data, size, &first, &error) != 0) {
         check_error(&error);

@@ -120,6 +120,77 @@ static void authorizes_by_stage(void **state)
     assert_string_equal(error.field, "values.kids");
 }
 
+/* The fast path accepts `body` and agrees with the general parser, bit for bit. */
+static void expect_fast(const char *body)
+{
+    struct submission fast, general;
+    struct api_error error;
+    memset(&fast, 0, sizeof(fast));
+    memset(&general, 0, sizeof(general));
+    if (submission_parse_fast(catalog, body, strlen(body), &fast) != 0)
+        fail_msg("the fast path declined %s", body);
+    if (submission_parse_general(catalog, body, strlen(body), &general, &error) != 0)
+        fail_msg("the general parser refused %s: %s", body, error.message);
+    assert_string_equal(fast.school, general.school);
+    assert_int_equal(fast.period, general.period);
+    assert_int_equal(fast.value_count, general.value_count);
+    for (size_t i = 0; i < fast.value_count; i++) {
+        assert_int_equal(fast.values[i].element, general.values[i].element);
+        assert_memory_equal(&fast.values[i].value, &general.values[i].value, sizeof(double));
+    }
+}
+
+static void expect_declined(const char *body)
+{
+    struct submission out;
+    if (submission_parse_fast(catalog, body, strlen(body), &out) == 0)
+        fail_msg("the fast path accepted %s", body);
+}
+
+static void fast_path_agrees_or_declines(void **state)
+{
+    (void)state;
+    expect_fast("{\"school\":\"xq-001\",\"period\":\"2024\","
+                "\"values\":{\"students\":812,\"area\":4100.5,\"has_mh\":true}}");
+    expect_fast(" {\r\n  \"values\" : { \"area\" : -0 , \"students\" : 1e3 },\n"
+                "  \"period\" : \"2023\", \"school\" : \"a_b\"\t}\n ");
+    expect_fast("{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"area\":1.25E-2,"
+                "\"has_mh\":false,\"students\":2000.0}}");
+    expect_fast("{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"area\":1e-400}}");
+    /* Everything unusual, and every error, is the general parser's. */
+    const char *declined[] = {
+        "\xef\xbb\xbf{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":1}}",
+        "{\"school\":\"\\u0061\",\"period\":\"2024\",\"values\":{\"students\":1}}",
+        "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":012}}",
+        "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":1.}}",
+        "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":+1}}",
+        "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":1}}\f",
+        "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":1}} x",
+        "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":1,\"students\":1}}",
+        "{\"school\":\"a\",\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":1}}",
+        "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"ghost\":1}}",
+        "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":-1}}",
+        "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":1.5}}",
+        "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"area\":1e309}}",
+        "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"has_mh\":1}}",
+        "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":true}}",
+        "{\"school\":\"a\",\"period\":\"2024\",\"values\":{}}",
+        "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":null}}",
+        "{\"school\":\"a\",\"period\":\"2024\"}",
+        "{\"school\":\"a b\",\"period\":\"2024\",\"values\":{\"students\":1}}",
+        "{\"school\":\"a\",\"period\":\"24\",\"values\":{\"students\":1}}",
+        "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":1},\"x\":1}",
+        "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":1}",
+        "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"students\":1,}}",
+    };
+    for (size_t i = 0; i < sizeof(declined) / sizeof(*declined); i++)
+        expect_declined(declined[i]);
+    /* A NUL inside the text (not seen by strlen-based callers). */
+    const char nul[] = "{\"school\":\"a\0\",\"period\":\"2024\",\"values\":{\"students\":1}}";
+    struct submission out;
+    assert_int_equal(submission_parse_fast(catalog, nul, sizeof(nul) - 1, &out), 1);
+}
+
 static void measures_nesting(void **state)
 {
     (void)state;
@@ -130,9 +201,11 @@ static void measures_nesting(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(accepts_a_valid_submission),
-        cmocka_unit_test(refuses_malformed_and_misshapen), cmocka_unit_test(refuses_bad_values),
-        cmocka_unit_test(authorizes_by_stage), cmocka_unit_test(measures_nesting)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(accepts_a_valid_submission),
+                                       cmocka_unit_test(refuses_malformed_and_misshapen),
+                                       cmocka_unit_test(refuses_bad_values),
+                                       cmocka_unit_test(authorizes_by_stage),
+                                       cmocka_unit_test(fast_path_agrees_or_declines),
+                                       cmocka_unit_test(measures_nesting)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
