@@ -152,14 +152,21 @@ figure() {
     fi
 }
 
-# run_wrk NAME URL SCRIPT [ENV...] -> WRK_LINE (the BENCH line of bench/wrk/report.lua)
+# CPU seconds (user + system) a process has used so far.
+cpu_seconds() { # PID
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+
+# run_wrk NAME URL SCRIPT [ENV...] -> WRK_LINE (the BENCH line of bench/wrk/report.lua),
+# WRK_CPU (seconds of CPU wrk itself used)
 run_wrk() {
     local name=$1 url=$2 script=$3 out
     shift 3
     out=$TMP/wrk-$name.txt
-    env BENCH_LUA_DIR="$BENCH_DIR/wrk" "$@" wrk -t1 -c"$CONNECTIONS" -d"${WRK_SECONDS}s" \
-        --latency -s "$BENCH_DIR/wrk/$script" "$url" >"$out" 2>&1 ||
-        { cat "$out" >&2; die "wrk $name failed"; }
+    /usr/bin/time -f '%U %S' -o "$out.cpu" env BENCH_LUA_DIR="$BENCH_DIR/wrk" "$@" \
+        wrk -t1 -c"$CONNECTIONS" -d"${WRK_SECONDS}s" --latency -s "$BENCH_DIR/wrk/$script" \
+        "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk $name failed"; }
+    WRK_CPU=$(awk '{ print $1 + $2 }' "$out.cpu")
     WRK_LINE=$(grep '^BENCH ' "$out") || { cat "$out" >&2; die "wrk $name printed no result"; }
     local bad
     bad=$(($(field "$WRK_LINE" errors_status) + $(field "$WRK_LINE" errors_connect) + \

@@ -70,7 +70,11 @@ bench_intake() {
         --out "$dir/submissions.lua" >/dev/null
     local before after
     before=$(redis-cli -p "$REDIS_PORT" xlen edumon:submissions)
+    local api_cpu redis_cpu
+    api_cpu=$(cpu_seconds "$(pid_of api)") redis_cpu=$(cpu_seconds "$(pid_of redis)")
     run_wrk intake "$API_URL/v1/submissions" submit.lua BENCH_DATA="$dir/submissions.lua"
+    api_cpu=$(awk -v a="$api_cpu" -v b="$(cpu_seconds "$(pid_of api)")" 'BEGIN { print b - a }')
+    redis_cpu=$(awk -v a="$redis_cpu" -v b="$(cpu_seconds "$(pid_of redis)")" 'BEGIN { print b - a }')
     after=$(redis-cli -p "$REDIS_PORT" xlen edumon:submissions)
     line=$WRK_LINE
     [ $((after - before)) -ge "$(field "$line" requests)" ] ||
@@ -90,6 +94,17 @@ bench_intake() {
         "XADD p50 $(fmt "$base_p50" 2) ms" ""
     figure "intake: p99 latency" "$(fmt "$p99" 2)" ms "$(ratio "$p99" 5)x" \
         "target 5 ms (XADD p99 $(fmt "$base_p99" 2) ms)" "<= 5 ms"
+    # Where the two cores went: CPU per submission of each process, and how busy the machine
+    # was (a ratio below the target with the cores full is the machine's limit, not idling).
+    local requests per
+    requests=$(field "$line" requests)
+    per=$(awk -v a="$api_cpu" -v r="$redis_cpu" -v w="$WRK_CPU" -v n="$requests" \
+        -v s="$(field "$line" seconds)" -v c="$(nproc)" 'BEGIN {
+            printf "API %.1f + Redis %.1f + wrk %.1f us; %.2f of %d cores busy",
+                a / n * 1e6, r / n * 1e6, w / n * 1e6, (a + r + w) / s, c }')
+    figure "intake: CPU per submission" \
+        "$(awk -v a="$api_cpu" -v r="$redis_cpu" -v w="$WRK_CPU" -v n="$requests" \
+            'BEGIN { printf "%.1f", (a + r + w) / n * 1e6 }')" us "" "$per" "(information)"
     if [ "$QUICK" = 0 ]; then
         # The same with a worker draining the stream meanwhile (it competes for the 2 cores).
         start_worker "$dir" "$CATALOG" intake-worker
