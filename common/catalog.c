@@ -32,6 +32,7 @@ struct catalog_internal {
     size_t milestone_array_count;
     int *element_order, *indicator_order; /* indexes sorted by id, for bsearch */
     char *elements_body, *indicators_body, *districts_body;
+    char **district_strings; /* after catalog_release_definitions: id, name, name_en copies */
 };
 
 struct load_context {
@@ -823,7 +824,10 @@ void catalog_free(struct catalog *public_catalog)
     for (size_t i = 0; i < catalog->public.district_count; i++) {
         cJSON_Delete(catalog->district_json[i]);
         free(catalog->targets[i]);
+        if (catalog->district_strings)
+            free(catalog->district_strings[i]);
     }
+    free(catalog->district_strings);
     for (size_t i = 0; i < catalog->milestone_array_count; i++)
         free(catalog->milestones[i]);
     free(catalog->milestones);
@@ -838,6 +842,46 @@ void catalog_free(struct catalog *public_catalog)
     cJSON_free(catalog->indicators_body);
     cJSON_free(catalog->districts_body);
     free(catalog);
+}
+
+/* One block "id\0name\0name_en\0" for a district, its strings repointed into it. */
+static char *copy_district_strings(struct district *district)
+{
+    const char *name_en = district->name_en ? district->name_en : "";
+    size_t id_length = strlen(district->id) + 1, name_length = strlen(district->name) + 1;
+    char *block = malloc(id_length + name_length + strlen(name_en) + 1);
+    if (!block)
+        return NULL;
+    memcpy(block, district->id, id_length);
+    memcpy(block + id_length, district->name, name_length);
+    strcpy(block + id_length + name_length, name_en);
+    district->id = block;
+    district->name = block + id_length;
+    if (district->name_en)
+        district->name_en = block + id_length + name_length;
+    return block;
+}
+
+int catalog_release_definitions(struct catalog *public_catalog)
+{
+    struct catalog_internal *catalog = (struct catalog_internal *)public_catalog;
+    size_t count = catalog->public.district_count;
+    if (!catalog->district_strings) {
+        catalog->district_strings = calloc(count ? count : 1, sizeof(char *));
+        if (!catalog->district_strings)
+            return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (!catalog->district_json[i])
+            continue;
+        catalog->district_strings[i] = copy_district_strings(&catalog->districts[i]);
+        if (!catalog->district_strings[i])
+            return -1; /* the districts released so far stay consistent */
+        catalog->districts[i].definition = NULL;
+        cJSON_Delete(catalog->district_json[i]);
+        catalog->district_json[i] = NULL;
+    }
+    return 0;
 }
 
 static int catalog_render(struct load_context *context)

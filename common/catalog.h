@@ -78,7 +78,7 @@ struct district {
     int plan_first_year, plan_last_year;
     const struct target *targets;
     size_t target_count;
-    const cJSON *definition; /* the district file as loaded, for serving */
+    const cJSON *definition; /* the district file as loaded, for serving; NULL once released */
 };
 
 struct catalog {
@@ -100,6 +100,12 @@ struct catalog {
  * catalog_free(), or NULL with a one-line reason in `error`. */
 struct catalog *catalog_load(const char *directory, char *error, size_t error_size);
 void catalog_free(struct catalog *catalog);
+
+/* Frees each district's file tree (`definition` becomes NULL; id, name and name_en stay valid,
+ * copied) for a process that does not serve the files: the trees are most of a big catalog's
+ * memory (~35 KB of JSON, ~140 KB of cJSON per district). The pre-rendered bodies stay.
+ * Returns 0, or -1 when out of memory (some districts may keep their tree). */
+int catalog_release_definitions(struct catalog *catalog);
 
 /* Lookups return an index, or -1 when the id is unknown. */
 int catalog_find_element(const struct catalog *catalog, const char *id);

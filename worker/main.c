@@ -30,6 +30,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s (EDUMON_CATALOG=%s)\n", argv[0], error, config.catalog_dir);
         return EXIT_FAILURE;
     }
+    /* The worker never serves the district files: their trees would be most of its memory. */
+    if (catalog_release_definitions(catalog) != 0) {
+        fprintf(stderr, "%s: out of memory\n", argv[0]);
+        catalog_free(catalog);
+        return EXIT_FAILURE;
+    }
     struct sigaction action;
     memset(&action, 0, sizeof(action));
     action.sa_handler = handle_stop;

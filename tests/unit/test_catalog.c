@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -137,6 +138,34 @@ static void refuses_bad_catalogs(void **state)
                    "ascending");
 }
 
+/* The worker drops the district files after loading: everything else it reads stays. */
+static void releases_definitions(void **state)
+{
+    (void)state;
+    char error[512];
+    struct catalog *catalog =
+        catalog_load(EDUMON_SOURCE_DIR "/deploy/catalog", error, sizeof(error));
+    if (!catalog)
+        fail_msg("%s", error);
+    int index = catalog_find_district(catalog, "yinchuan-xingqing");
+    assert_true(index >= 0);
+    const struct district *district = &catalog->districts[index];
+    char name[256], name_en[256];
+    snprintf(name, sizeof(name), "%s", district->name);
+    snprintf(name_en, sizeof(name_en), "%s", district->name_en ? district->name_en : "");
+    size_t target_count = district->target_count;
+    assert_non_null(district->definition);
+    assert_int_equal(catalog_release_definitions(catalog), 0);
+    assert_int_equal(catalog_release_definitions(catalog), 0); /* twice is harmless */
+    assert_null(district->definition);
+    assert_int_equal(catalog_find_district(catalog, "yinchuan-xingqing"), index);
+    assert_string_equal(district->name, name);
+    assert_string_equal(district->name_en ? district->name_en : "", name_en);
+    assert_int_equal(district->target_count, target_count);
+    assert_non_null(catalog->districts_body);
+    catalog_free(catalog);
+}
+
 static void refuses_missing_directory(void **state)
 {
     (void)state;
@@ -149,6 +178,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(seed_catalog_loads), cmocka_unit_test(fixture_loads_and_answers),
-        cmocka_unit_test(refuses_bad_catalogs), cmocka_unit_test(refuses_missing_directory)};
+        cmocka_unit_test(refuses_bad_catalogs), cmocka_unit_test(releases_definitions),
+        cmocka_unit_test(refuses_missing_directory)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
