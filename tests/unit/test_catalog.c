@@ -3,7 +3,6 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -138,32 +137,34 @@ static void refuses_bad_catalogs(void **state)
                    "ascending");
 }
 
-/* The worker drops the district files after loading: everything else it reads stays. */
-static void releases_definitions(void **state)
+/* The worker's compact catalog: no district files, everything else as catalog_load has it. */
+static void loads_compact(void **state)
 {
     (void)state;
     char error[512];
-    struct catalog *catalog =
-        catalog_load(EDUMON_SOURCE_DIR "/deploy/catalog", error, sizeof(error));
-    if (!catalog)
+    struct catalog *full = catalog_load(EDUMON_SOURCE_DIR "/deploy/catalog", error, sizeof(error));
+    struct catalog *compact =
+        catalog_load_compact(EDUMON_SOURCE_DIR "/deploy/catalog", error, sizeof(error));
+    if (!full || !compact)
         fail_msg("%s", error);
-    int index = catalog_find_district(catalog, "yinchuan-xingqing");
-    assert_true(index >= 0);
-    const struct district *district = &catalog->districts[index];
-    char name[256], name_en[256];
-    snprintf(name, sizeof(name), "%s", district->name);
-    snprintf(name_en, sizeof(name_en), "%s", district->name_en ? district->name_en : "");
-    size_t target_count = district->target_count;
-    assert_non_null(district->definition);
-    assert_int_equal(catalog_release_definitions(catalog), 0);
-    assert_int_equal(catalog_release_definitions(catalog), 0); /* twice is harmless */
-    assert_null(district->definition);
-    assert_int_equal(catalog_find_district(catalog, "yinchuan-xingqing"), index);
-    assert_string_equal(district->name, name);
-    assert_string_equal(district->name_en ? district->name_en : "", name_en);
-    assert_int_equal(district->target_count, target_count);
-    assert_non_null(catalog->districts_body);
-    catalog_free(catalog);
+    assert_int_equal(compact->district_count, full->district_count);
+    assert_string_equal(compact->hash, full->hash);
+    assert_string_equal(compact->districts_body, full->districts_body);
+    for (size_t i = 0; i < full->district_count; i++) {
+        const struct district *left = &full->districts[i], *right = &compact->districts[i];
+        assert_non_null(left->definition);
+        assert_null(right->definition);
+        assert_string_equal(left->id, right->id);
+        assert_string_equal(left->name, right->name);
+        assert_true((left->name_en == NULL) == (right->name_en == NULL));
+        if (left->name_en)
+            assert_string_equal(left->name_en, right->name_en);
+        assert_int_equal(left->target_count, right->target_count);
+        assert_int_equal(left->plan_first_year, right->plan_first_year);
+        assert_int_equal(catalog_find_district(compact, left->id), (int)i);
+    }
+    catalog_free(full);
+    catalog_free(compact);
 }
 
 static void refuses_missing_directory(void **state)
@@ -178,7 +179,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(seed_catalog_loads), cmocka_unit_test(fixture_loads_and_answers),
-        cmocka_unit_test(refuses_bad_catalogs), cmocka_unit_test(releases_definitions),
+        cmocka_unit_test(refuses_bad_catalogs), cmocka_unit_test(loads_compact),
         cmocka_unit_test(refuses_missing_directory)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
