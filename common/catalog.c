@@ -32,6 +32,7 @@ struct catalog_internal {
     size_t milestone_array_count;
     int *element_order, *indicator_order; /* indexes sorted by id, for bsearch */
     char *elements_body, *indicators_body, *districts_body;
+    char **district_strings; /* catalog_load_compact: each district's id, name, name_en */
 };
 
 struct load_context {
@@ -40,6 +41,8 @@ struct load_context {
     char *error;
     size_t error_size;
     EVP_MD_CTX *digest;
+    bool keep_definitions; /* false: catalog_load_compact */
+    cJSON *summaries;      /* the districts body's list, built as each district is read */
 };
 
 static int fail(struct load_context *context, const char *format, ...)
@@ -735,6 +738,61 @@ static int list_district_files(struct load_context *context, const char *directo
     return 0;
 }
 
+/* One block "id\0name\0name_en\0" for a district, its strings repointed into it. */
+static char *copy_district_strings(struct district *district)
+{
+    const char *name_en = district->name_en ? district->name_en : "";
+    size_t id_length = strlen(district->id) + 1, name_length = strlen(district->name) + 1;
+    char *block = malloc(id_length + name_length + strlen(name_en) + 1);
+    if (!block)
+        return NULL;
+    memcpy(block, district->id, id_length);
+    memcpy(block + id_length, district->name, name_length);
+    strcpy(block + id_length + name_length, name_en);
+    district->id = block;
+    district->name = block + id_length;
+    if (district->name_en)
+        district->name_en = block + id_length + name_length;
+    return block;
+}
+
+static const char *const district_summary_fields[] = {"id",       "name",        "name_en",
+                                                      "province", "province_en", "plan"};
+
+/* Appends the district's entry of the districts body (GET /v1/districts). */
+static int add_summary(struct load_context *context, const cJSON *definition)
+{
+    if (!context->summaries)
+        context->summaries = cJSON_CreateArray();
+    cJSON *summary = cJSON_CreateObject();
+    if (!context->summaries || !summary) {
+        cJSON_Delete(summary);
+        return fail(context, "out of memory");
+    }
+    for (size_t f = 0; f < sizeof(district_summary_fields) / sizeof(char *); f++) {
+        const cJSON *field =
+            cJSON_GetObjectItemCaseSensitive(definition, district_summary_fields[f]);
+        if (field)
+            cJSON_AddItemToObject(summary, district_summary_fields[f],
+                                  cJSON_Duplicate(field, true));
+    }
+    cJSON_AddItemToArray(context->summaries, summary);
+    return 0;
+}
+
+/* catalog_load_compact: keeps copies of the strings the district points at, frees its tree. */
+static int drop_definition(struct load_context *context, size_t index)
+{
+    struct catalog_internal *catalog = context->catalog;
+    catalog->district_strings[index] = copy_district_strings(&catalog->districts[index]);
+    if (!catalog->district_strings[index])
+        return fail(context, "out of memory");
+    catalog->districts[index].definition = NULL;
+    cJSON_Delete(catalog->district_json[index]);
+    catalog->district_json[index] = NULL;
+    return 0;
+}
+
 static int load_districts(struct load_context *context, const char *directory)
 {
     struct catalog_internal *catalog = context->catalog;
@@ -746,7 +804,10 @@ static int load_districts(struct load_context *context, const char *directory)
     catalog->districts = calloc(count ? count : 1, sizeof(struct district));
     catalog->district_json = calloc(count ? count : 1, sizeof(cJSON *));
     catalog->targets = calloc(count ? count : 1, sizeof(struct target *));
-    if (!catalog->districts || !catalog->district_json || !catalog->targets)
+    if (!context->keep_definitions)
+        catalog->district_strings = calloc(count ? count : 1, sizeof(char *));
+    if (!catalog->districts || !catalog->district_json || !catalog->targets ||
+        (!context->keep_definitions && !catalog->district_strings))
         result = fail(context, "out of memory");
     if (result == 0 && count == 0)
         result = fail(context, "no district files");
@@ -760,6 +821,10 @@ static int load_districts(struct load_context *context, const char *directory)
         for (size_t j = 0; result == 0 && j < i; j++)
             if (strcmp(catalog->districts[j].id, catalog->districts[i].id) == 0)
                 result = fail(context, "duplicate district id \"%s\"", catalog->districts[i].id);
+        if (result == 0)
+            result = add_summary(context, catalog->district_json[i]);
+        if (result == 0 && !context->keep_definitions)
+            result = drop_definition(context, i);
     }
     for (size_t i = 0; i < count; i++)
         free(names[i]);
@@ -769,24 +834,13 @@ static int load_districts(struct load_context *context, const char *directory)
 
 /* ---- pre-rendered read bodies ------------------------------------------------------------- */
 
-static const char *const district_summary_fields[] = {"id",       "name",        "name_en",
-                                                      "province", "province_en", "plan"};
-
-static char *render_districts_body(const struct catalog *catalog)
+static char *render_districts_body(struct load_context *context)
 {
     cJSON *root = cJSON_CreateObject();
-    cJSON *list = cJSON_AddArrayToObject(root, "districts");
-    for (size_t i = 0; i < catalog->district_count; i++) {
-        cJSON *summary = cJSON_CreateObject();
-        for (size_t f = 0; f < sizeof(district_summary_fields) / sizeof(char *); f++) {
-            const cJSON *field = cJSON_GetObjectItemCaseSensitive(catalog->districts[i].definition,
-                                                                  district_summary_fields[f]);
-            if (field)
-                cJSON_AddItemToObject(summary, district_summary_fields[f],
-                                      cJSON_Duplicate(field, true));
-        }
-        cJSON_AddItemToArray(list, summary);
-    }
+    if (!root || !context->summaries)
+        return NULL;
+    cJSON_AddItemToObject(root, "districts", context->summaries);
+    context->summaries = NULL;
     char *body = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return body;
@@ -823,7 +877,10 @@ void catalog_free(struct catalog *public_catalog)
     for (size_t i = 0; i < catalog->public.district_count; i++) {
         cJSON_Delete(catalog->district_json[i]);
         free(catalog->targets[i]);
+        if (catalog->district_strings)
+            free(catalog->district_strings[i]);
     }
+    free(catalog->district_strings);
     for (size_t i = 0; i < catalog->milestone_array_count; i++)
         free(catalog->milestones[i]);
     free(catalog->milestones);
@@ -845,7 +902,7 @@ static int catalog_render(struct load_context *context)
     struct catalog_internal *catalog = context->catalog;
     catalog->elements_body = cJSON_PrintUnformatted(catalog->elements_json);
     catalog->indicators_body = cJSON_PrintUnformatted(catalog->indicators_json);
-    catalog->districts_body = render_districts_body(&catalog->public);
+    catalog->districts_body = render_districts_body(context);
     if (!catalog->elements_body || !catalog->indicators_body || !catalog->districts_body)
         return fail(context, "out of memory");
     catalog->public.elements_body = catalog->elements_body;
@@ -854,7 +911,8 @@ static int catalog_render(struct load_context *context)
     return 0;
 }
 
-struct catalog *catalog_load(const char *directory, char *error, size_t error_size)
+static struct catalog *load_catalog(const char *directory, bool keep_definitions, char *error,
+                                    size_t error_size)
 {
     struct catalog_internal *catalog = calloc(1, sizeof(*catalog));
     EVP_MD_CTX *digest = EVP_MD_CTX_new();
@@ -866,7 +924,7 @@ struct catalog *catalog_load(const char *directory, char *error, size_t error_si
     }
     if (error_size > 0)
         error[0] = '\0';
-    struct load_context context = {catalog, "", error, error_size, digest};
+    struct load_context context = {catalog, "", error, error_size, digest, keep_definitions, NULL};
     int result = load_elements(&context, directory);
     if (result == 0)
         result = load_indicators(&context, directory);
@@ -882,6 +940,7 @@ struct catalog *catalog_load(const char *directory, char *error, size_t error_si
         result = load_districts(&context, directory);
     if (result == 0)
         result = catalog_render(&context);
+    cJSON_Delete(context.summaries); /* left over only when loading failed */
     unsigned char sum[EVP_MAX_MD_SIZE];
     unsigned int sum_length = 0;
     EVP_DigestFinal_ex(digest, sum, &sum_length);
@@ -897,4 +956,14 @@ struct catalog *catalog_load(const char *directory, char *error, size_t error_si
         return NULL;
     }
     return &catalog->public;
+}
+
+struct catalog *catalog_load(const char *directory, char *error, size_t error_size)
+{
+    return load_catalog(directory, true, error, error_size);
+}
+
+struct catalog *catalog_load_compact(const char *directory, char *error, size_t error_size)
+{
+    return load_catalog(directory, false, error, error_size);
 }

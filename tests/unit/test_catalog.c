@@ -137,6 +137,36 @@ static void refuses_bad_catalogs(void **state)
                    "ascending");
 }
 
+/* The worker's compact catalog: no district files, everything else as catalog_load has it. */
+static void loads_compact(void **state)
+{
+    (void)state;
+    char error[512];
+    struct catalog *full = catalog_load(EDUMON_SOURCE_DIR "/deploy/catalog", error, sizeof(error));
+    struct catalog *compact =
+        catalog_load_compact(EDUMON_SOURCE_DIR "/deploy/catalog", error, sizeof(error));
+    if (!full || !compact)
+        fail_msg("%s", error);
+    assert_int_equal(compact->district_count, full->district_count);
+    assert_string_equal(compact->hash, full->hash);
+    assert_string_equal(compact->districts_body, full->districts_body);
+    for (size_t i = 0; i < full->district_count; i++) {
+        const struct district *left = &full->districts[i], *right = &compact->districts[i];
+        assert_non_null(left->definition);
+        assert_null(right->definition);
+        assert_string_equal(left->id, right->id);
+        assert_string_equal(left->name, right->name);
+        assert_true((left->name_en == NULL) == (right->name_en == NULL));
+        if (left->name_en)
+            assert_string_equal(left->name_en, right->name_en);
+        assert_int_equal(left->target_count, right->target_count);
+        assert_int_equal(left->plan_first_year, right->plan_first_year);
+        assert_int_equal(catalog_find_district(compact, left->id), (int)i);
+    }
+    catalog_free(full);
+    catalog_free(compact);
+}
+
 static void refuses_missing_directory(void **state)
 {
     (void)state;
@@ -149,6 +179,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(seed_catalog_loads), cmocka_unit_test(fixture_loads_and_answers),
-        cmocka_unit_test(refuses_bad_catalogs), cmocka_unit_test(refuses_missing_directory)};
+        cmocka_unit_test(refuses_bad_catalogs), cmocka_unit_test(loads_compact),
+        cmocka_unit_test(refuses_missing_directory)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
