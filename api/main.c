@@ -111,7 +111,7 @@ int main(int argc, char **argv)
         return loaded == CONFIG_EXIT_SUCCESS ? EXIT_SUCCESS : EXIT_FAILURE;
     log_init("api", (enum log_level)config.log_level);
     char error[512];
-    struct catalog *catalog = catalog_load(config.catalog_dir, error, sizeof(error));
+    struct catalog *catalog = catalog_load_packed(config.catalog_dir, error, sizeof(error));
     if (!catalog) {
         fprintf(stderr, "%s: %s (EDUMON_CATALOG=%s)\n", argv[0], error, config.catalog_dir);
         return EXIT_FAILURE;

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #include "keys.h"
 #include "server.h"
@@ -55,26 +57,39 @@ static void on_periods(redisReply *reply, void *privdata)
 {
     struct district_context *context = privdata;
     struct evhttp_request *request = http_watch_end(&context->watch);
-    const struct district *district = &context->server->catalog->districts[context->district];
+    const struct catalog *context_catalog = context->server->catalog;
+    int district_index = context->district;
     free(context);
     if (!request)
         return;
-    cJSON *root = cJSON_Duplicate(district->definition, true);
-    if (!root) {
+    /* The file as compact JSON with "periods" added as its last member: the bytes
+     * cJSON_PrintUnformatted would give for the file's tree with the member appended. */
+    char *file = catalog_district_json(context_catalog, district_index);
+    bool answered = reply && reply->type == REDIS_REPLY_ARRAY;
+    cJSON *periods = answered ? cJSON_CreateArray() : cJSON_CreateNull();
+    for (size_t i = 0; answered && periods && i < reply->elements; i++)
+        cJSON_AddItemToArray(periods, cJSON_CreateString(reply->element[i]->str));
+    char *listed = periods ? cJSON_PrintUnformatted(periods) : NULL; /* null: Redis away */
+    cJSON_Delete(periods);
+    struct evbuffer *body = evbuffer_new();
+    size_t length = file ? strlen(file) : 0;
+    if (!file || !listed || !body || length < 2 || file[length - 1] != '}') {
+        cJSON_free(file);
+        cJSON_free(listed);
+        if (body)
+            evbuffer_free(body);
         http_send_unavailable(request);
         return;
     }
-    if (reply && reply->type == REDIS_REPLY_ARRAY) {
-        cJSON *periods = cJSON_AddArrayToObject(root, "periods");
-        for (size_t i = 0; i < reply->elements; i++)
-            cJSON_AddItemToArray(periods, cJSON_CreateString(reply->element[i]->str));
-    } else {
-        cJSON_AddNullToObject(root, "periods"); /* Redis away: the catalog still answers */
-    }
-    char *body = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    http_send_json(request, 200, body);
-    cJSON_free(body);
+    evbuffer_add(body, file, length - 1);
+    evbuffer_add_printf(body, "%s\"periods\":%s}\n", length > 2 ? "," : "", listed);
+    cJSON_free(file);
+    cJSON_free(listed);
+    struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
+    evhttp_add_header(headers, "Content-Type", "application/json; charset=utf-8");
+    evhttp_add_header(headers, "Cache-Control", "no-store");
+    http_send_buffer(request, 200, body);
+    evbuffer_free(body);
 }
 
 void routes_district_get(struct server *server, struct evhttp_request *request, int district)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <zlib.h>
 
 #include "balance.h"
 #include "jsonutil.h"
@@ -32,7 +33,15 @@ struct catalog_internal {
     size_t milestone_array_count;
     int *element_order, *indicator_order; /* indexes sorted by id, for bsearch */
     char *elements_body, *indicators_body, *districts_body;
-    char **district_strings; /* catalog_load_compact: each district's id, name, name_en */
+    char **district_strings;          /* catalog_load_compact: each district's id, name, name_en */
+    struct packed_definition *packed; /* catalog_load_packed: each district's file, deflated */
+};
+
+/* A district file as compact JSON (cJSON_PrintUnformatted of its tree), deflated: ~8x smaller
+ * than the text, ~30x smaller than the tree. */
+struct packed_definition {
+    unsigned char *data;
+    size_t size, plain_size;
 };
 
 struct load_context {
@@ -41,7 +50,8 @@ struct load_context {
     char *error;
     size_t error_size;
     EVP_MD_CTX *digest;
-    bool keep_definitions; /* false: catalog_load_compact */
+    bool keep_definitions; /* false: catalog_load_compact / catalog_load_packed */
+    bool pack_definitions; /* catalog_load_packed */
     cJSON *summaries;      /* the districts body's list, built as each district is read */
 };
 
@@ -743,12 +753,13 @@ static char *copy_district_strings(struct district *district)
 {
     const char *name_en = district->name_en ? district->name_en : "";
     size_t id_length = strlen(district->id) + 1, name_length = strlen(district->name) + 1;
-    char *block = malloc(id_length + name_length + strlen(name_en) + 1);
+    size_t name_en_length = strlen(name_en) + 1;
+    char *block = malloc(id_length + name_length + name_en_length);
     if (!block)
         return NULL;
     memcpy(block, district->id, id_length);
     memcpy(block + id_length, district->name, name_length);
-    strcpy(block + id_length + name_length, name_en);
+    memcpy(block + id_length + name_length, name_en, name_en_length);
     district->id = block;
     district->name = block + id_length;
     if (district->name_en)
@@ -780,12 +791,40 @@ static int add_summary(struct load_context *context, const cJSON *definition)
     return 0;
 }
 
+static int pack_definition(struct packed_definition *packed, const cJSON *tree)
+{
+    char *text = cJSON_PrintUnformatted(tree);
+    if (!text)
+        return -1;
+    size_t length = strlen(text);
+    uLongf size = compressBound((uLong)length);
+    packed->data = malloc(size);
+    int status = packed->data ? compress2(packed->data, &size, (const Bytef *)text, (uLong)length,
+                                          Z_DEFAULT_COMPRESSION)
+                              : Z_MEM_ERROR;
+    cJSON_free(text);
+    if (status != Z_OK) {
+        free(packed->data);
+        packed->data = NULL;
+        return -1;
+    }
+    unsigned char *shrunk = realloc(packed->data, size ? size : 1);
+    if (shrunk)
+        packed->data = shrunk;
+    packed->size = size;
+    packed->plain_size = length;
+    return 0;
+}
+
 /* catalog_load_compact: keeps copies of the strings the district points at, frees its tree. */
 static int drop_definition(struct load_context *context, size_t index)
 {
     struct catalog_internal *catalog = context->catalog;
     catalog->district_strings[index] = copy_district_strings(&catalog->districts[index]);
     if (!catalog->district_strings[index])
+        return fail(context, "out of memory");
+    if (context->pack_definitions &&
+        pack_definition(&catalog->packed[index], catalog->district_json[index]) != 0)
         return fail(context, "out of memory");
     catalog->districts[index].definition = NULL;
     cJSON_Delete(catalog->district_json[index]);
@@ -806,8 +845,11 @@ static int load_districts(struct load_context *context, const char *directory)
     catalog->targets = calloc(count ? count : 1, sizeof(struct target *));
     if (!context->keep_definitions)
         catalog->district_strings = calloc(count ? count : 1, sizeof(char *));
+    if (context->pack_definitions)
+        catalog->packed = calloc(count ? count : 1, sizeof(*catalog->packed));
     if (!catalog->districts || !catalog->district_json || !catalog->targets ||
-        (!context->keep_definitions && !catalog->district_strings))
+        (!context->keep_definitions && !catalog->district_strings) ||
+        (context->pack_definitions && !catalog->packed))
         result = fail(context, "out of memory");
     if (result == 0 && count == 0)
         result = fail(context, "no district files");
@@ -879,8 +921,11 @@ void catalog_free(struct catalog *public_catalog)
         free(catalog->targets[i]);
         if (catalog->district_strings)
             free(catalog->district_strings[i]);
+        if (catalog->packed)
+            free(catalog->packed[i].data);
     }
     free(catalog->district_strings);
+    free(catalog->packed);
     for (size_t i = 0; i < catalog->milestone_array_count; i++)
         free(catalog->milestones[i]);
     free(catalog->milestones);
@@ -911,8 +956,10 @@ static int catalog_render(struct load_context *context)
     return 0;
 }
 
-static struct catalog *load_catalog(const char *directory, bool keep_definitions, char *error,
-                                    size_t error_size)
+enum definitions { DEFINITIONS_TREES, DEFINITIONS_DROPPED, DEFINITIONS_PACKED };
+
+static struct catalog *load_catalog(const char *directory, enum definitions definitions,
+                                    char *error, size_t error_size)
 {
     struct catalog_internal *catalog = calloc(1, sizeof(*catalog));
     EVP_MD_CTX *digest = EVP_MD_CTX_new();
@@ -924,7 +971,13 @@ static struct catalog *load_catalog(const char *directory, bool keep_definitions
     }
     if (error_size > 0)
         error[0] = '\0';
-    struct load_context context = {catalog, "", error, error_size, digest, keep_definitions, NULL};
+    struct load_context context = {.catalog = catalog,
+                                   .file = "",
+                                   .error = error,
+                                   .error_size = error_size,
+                                   .digest = digest,
+                                   .keep_definitions = definitions == DEFINITIONS_TREES,
+                                   .pack_definitions = definitions == DEFINITIONS_PACKED};
     int result = load_elements(&context, directory);
     if (result == 0)
         result = load_indicators(&context, directory);
@@ -960,10 +1013,36 @@ static struct catalog *load_catalog(const char *directory, bool keep_definitions
 
 struct catalog *catalog_load(const char *directory, char *error, size_t error_size)
 {
-    return load_catalog(directory, true, error, error_size);
+    return load_catalog(directory, DEFINITIONS_TREES, error, error_size);
 }
 
 struct catalog *catalog_load_compact(const char *directory, char *error, size_t error_size)
 {
-    return load_catalog(directory, false, error, error_size);
+    return load_catalog(directory, DEFINITIONS_DROPPED, error, error_size);
+}
+
+struct catalog *catalog_load_packed(const char *directory, char *error, size_t error_size)
+{
+    return load_catalog(directory, DEFINITIONS_PACKED, error, error_size);
+}
+
+char *catalog_district_json(const struct catalog *catalog, int district)
+{
+    const struct catalog_internal *internal = (const struct catalog_internal *)catalog;
+    if (district < 0 || (size_t)district >= catalog->district_count)
+        return NULL;
+    if (catalog->districts[district].definition)
+        return cJSON_PrintUnformatted(catalog->districts[district].definition);
+    if (!internal->packed)
+        return NULL;
+    const struct packed_definition *packed = &internal->packed[district];
+    char *text = cJSON_malloc(packed->plain_size + 1);
+    uLongf size = (uLongf)packed->plain_size;
+    if (!text || uncompress((Bytef *)text, &size, packed->data, (uLong)packed->size) != Z_OK ||
+        size != packed->plain_size) {
+        cJSON_free(text);
+        return NULL;
+    }
+    text[size] = '\0';
+    return text;
 }

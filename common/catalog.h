@@ -78,7 +78,8 @@ struct district {
     int plan_first_year, plan_last_year;
     const struct target *targets;
     size_t target_count;
-    const cJSON *definition; /* the district file as loaded, for serving; NULL once released */
+    const cJSON *definition; /* the district file (catalog_load only; else NULL): serve it with
+                              * catalog_district_json */
 };
 
 struct catalog {
@@ -107,6 +108,15 @@ void catalog_free(struct catalog *catalog);
  * of cJSON per district: ~97 MB at 2 800 districts); freeing them after loading would not
  * lower the peak, nor the resident size (the heap stays fragmented). */
 struct catalog *catalog_load_compact(const char *directory, char *error, size_t error_size);
+
+/* As catalog_load_compact, for a process that serves the district files (the API): each file
+ * is kept as its compact JSON, deflated (~1 KB per district instead of ~35 KB of tree). */
+struct catalog *catalog_load_packed(const char *directory, char *error, size_t error_size);
+
+/* District `district`'s file as compact JSON (cJSON_PrintUnformatted of it), from its tree or
+ * its packed copy; the caller frees it with cJSON_free(). NULL when out of memory, or when the
+ * catalog was loaded with catalog_load_compact. */
+char *catalog_district_json(const struct catalog *catalog, int district);
 
 /* Lookups return an index, or -1 when the id is unknown. */
 int catalog_find_element(const struct catalog *catalog, const char *id);

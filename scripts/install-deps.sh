@@ -6,7 +6,7 @@
 # Without root it only reports what is missing.
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config libevent-dev libhiredis-dev libcjson-dev libssl-dev
+packages=(build-essential cmake pkg-config libevent-dev libhiredis-dev libcjson-dev libssl-dev zlib1g-dev
           redis-server redis-tools python3 curl)
 for option in "$@"; do
     case "$option" in

@@ -2,6 +2,8 @@
 """Operations endpoints: /healthz, /readyz, /metrics (Prometheus text), and the catalog reads
 a dashboard starts from."""
 
+import json
+import os
 import re
 import time
 
@@ -121,6 +123,12 @@ def test_catalog_reads(h):
     expect_eq(detail.status, 200, "/v1/districts/test-county")
     targets = detail.json()["targets"]
     expect_eq(len(targets), 7, "test-county targets")
+    # The district's file as loaded (the API keeps it deflated), plus the periods with data.
+    with open(os.path.join(h.catalog, "districts", "test-county.json"), encoding="utf-8") as f:
+        on_disk = json.load(f)
+    served = detail.json()
+    expect_eq(served.pop("periods"), [], "periods of a district without data")
+    expect_eq(served, on_disk, "/v1/districts/test-county is the district file")
     expect_error(h.request("DELETE", "/v1/districts"), 405, "method_not_allowed", None,
                  "DELETE /v1/districts")
 

@@ -167,6 +167,42 @@ static void loads_compact(void **state)
     catalog_free(compact);
 }
 
+/* The API's packed catalog: each district file served byte for byte as catalog_load's tree
+ * prints it; the compact (worker's) catalog has none to serve. */
+static void loads_packed(void **state)
+{
+    (void)state;
+    char error[512];
+    struct catalog *full = catalog_load(EDUMON_SOURCE_DIR "/deploy/catalog", error, sizeof(error));
+    struct catalog *packed =
+        catalog_load_packed(EDUMON_SOURCE_DIR "/deploy/catalog", error, sizeof(error));
+    struct catalog *compact =
+        catalog_load_compact(EDUMON_SOURCE_DIR "/deploy/catalog", error, sizeof(error));
+    if (!full || !packed || !compact)
+        fail_msg("%s", error);
+    assert_string_equal(packed->hash, full->hash);
+    assert_int_equal(packed->district_count, full->district_count);
+    for (size_t i = 0; i < full->district_count; i++) {
+        assert_null(packed->districts[i].definition);
+        char *expected = cJSON_PrintUnformatted(full->districts[i].definition);
+        char *from_tree = catalog_district_json(full, (int)i);
+        char *from_packed = catalog_district_json(packed, (int)i);
+        assert_non_null(expected);
+        assert_non_null(from_packed);
+        assert_string_equal(from_tree, expected);
+        assert_string_equal(from_packed, expected);
+        assert_null(catalog_district_json(compact, (int)i));
+        cJSON_free(expected);
+        cJSON_free(from_tree);
+        cJSON_free(from_packed);
+    }
+    assert_null(catalog_district_json(packed, -1));
+    assert_null(catalog_district_json(packed, (int)packed->district_count));
+    catalog_free(full);
+    catalog_free(packed);
+    catalog_free(compact);
+}
+
 static void refuses_missing_directory(void **state)
 {
     (void)state;
@@ -178,8 +214,8 @@ static void refuses_missing_directory(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(seed_catalog_loads), cmocka_unit_test(fixture_loads_and_answers),
+        cmocka_unit_test(seed_catalog_loads),   cmocka_unit_test(fixture_loads_and_answers),
         cmocka_unit_test(refuses_bad_catalogs), cmocka_unit_test(loads_compact),
-        cmocka_unit_test(refuses_missing_directory)};
+        cmocka_unit_test(loads_packed),         cmocka_unit_test(refuses_missing_directory)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
