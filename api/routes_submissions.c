@@ -5,6 +5,7 @@
  * against the unit's district and stage, and finally queued by the SUBMIT script, which
  * re-checks the token in the same atomic step (a token rotated meanwhile on another API
  * replica is refused) and writes nothing once the client's deadline has passed. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,6 @@ struct submit_context {
     struct school owner, target;
     bool parse_failed;
     struct api_error parse_error;
-    struct submission submission;
     bool has_idempotency;
     char idempotency_hash[TOKEN_HASH_LENGTH + 1]; /* of the Idempotency-Key header */
     char idempotency_key[KEY_MAX];
@@ -41,6 +41,7 @@ struct submit_context {
     size_t marker_index;
     struct event *verify_timer;
     char digest[TOKEN_HASH_LENGTH + 1];
+    struct submission submission; /* last: 8 KB that submission_parse fills, not zeroed */
 };
 
 static void context_free(struct submit_context *context)
@@ -454,11 +455,13 @@ void routes_submissions_post(struct server *server, struct evhttp_request *reque
         http_send_error(request, 413, "body_too_large", NULL, "the body is over the size limit");
         return;
     }
-    struct submit_context *context = calloc(1, sizeof(*context));
+    struct submit_context *context = malloc(sizeof(*context));
     if (!context) {
         http_send_unavailable(request);
         return;
     }
+    memset(context, 0, offsetof(struct submit_context, submission));
+    context->submission.value_count = 0;
     context->server = server;
     token_hash(token, strlen(token), context->token_hash);
     context->admin = http_is_admin_hash(server, context->token_hash);

@@ -20,6 +20,11 @@
 #include "balance.h"
 #include "jsonutil.h"
 
+struct id_index {
+    int *slots; /* index + 1; 0 = empty */
+    size_t mask;
+};
+
 struct catalog_internal {
     struct catalog public;
     cJSON *elements_json, *indicators_json, *balance_json;
@@ -31,7 +36,7 @@ struct catalog_internal {
     struct target **targets;
     struct milestone **milestones; /* one array per target, flattened per district */
     size_t milestone_array_count;
-    int *element_order, *indicator_order; /* indexes sorted by id, for bsearch */
+    struct id_index element_index, indicator_index, district_index;
     char *elements_body, *indicators_body, *districts_body;
     char **district_strings;          /* catalog_load_compact: each district's id, name, name_en */
     struct packed_definition *packed; /* catalog_load_packed: each district's file, deflated */
@@ -225,76 +230,82 @@ static int parse_ownership_list(struct load_context *context, const cJSON *list,
     return 0;
 }
 
-/* ---- sorted id index --------------------------------------------------------------------- */
+/* ---- id index ----------------------------------------------------------------------------
+ *
+ * Open addressing over the ids (FNV-1a, linear probing), at most half full: a lookup is one
+ * hash and, almost always, one strcmp. Lookups run for every value of every submission and
+ * for every district route, against up to thousands of districts. */
 
-static _Thread_local const char *const *sort_ids;
-
-static int compare_by_id(const void *left, const void *right)
+static size_t id_hash(const char *id)
 {
-    return strcmp(sort_ids[*(const int *)left], sort_ids[*(const int *)right]);
+    size_t hash = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        hash = (hash ^ *p) * 16777619u;
+    return hash;
 }
 
-/* Builds an index sorted by id and rejects duplicates. */
-static int build_order(struct load_context *context, const char **ids, size_t count,
-                       const char *what, int **order_out)
+/* The id of entry `index` of an array of structs whose first member is their id. */
+static const char *id_at(const void *base, size_t stride, int index)
 {
-    int *order = malloc((count ? count : 1) * sizeof(int));
-    if (!order)
+    return *(const char *const *)((const char *)base + (size_t)index * stride);
+}
+
+/* Indexes `count` entries of `base` and rejects duplicates. */
+static int build_index(struct load_context *context, const void *base, size_t stride, size_t count,
+                       const char *what, struct id_index *out)
+{
+    size_t size = 8;
+    while (size < count * 2)
+        size *= 2;
+    int *slots = calloc(size, sizeof(int));
+    if (!slots)
         return fail(context, "out of memory");
-    for (size_t i = 0; i < count; i++)
-        order[i] = (int)i;
-    sort_ids = ids;
-    qsort(order, count, sizeof(int), compare_by_id);
-    for (size_t i = 1; i < count; i++) {
-        if (strcmp(ids[order[i]], ids[order[i - 1]]) == 0) {
-            fail(context, "duplicate %s id \"%s\"", what, ids[order[i]]);
-            free(order);
-            return -1;
+    for (size_t i = 0; i < count; i++) {
+        const char *id = id_at(base, stride, (int)i);
+        size_t slot = id_hash(id) & (size - 1);
+        for (; slots[slot]; slot = (slot + 1) & (size - 1)) {
+            if (strcmp(id_at(base, stride, slots[slot] - 1), id) == 0) {
+                free(slots);
+                return fail(context, "duplicate %s id \"%s\"", what, id);
+            }
         }
+        slots[slot] = (int)i + 1;
     }
-    *order_out = order;
+    out->slots = slots;
+    out->mask = size - 1;
     return 0;
 }
 
-static int find_in_order(const int *order, size_t count, const char *id, size_t stride,
-                         const void *base)
+static int find_in_index(const struct id_index *index, const void *base, size_t stride,
+                         const char *id)
 {
-    size_t low = 0, high = count;
-    while (low < high) {
-        size_t middle = (low + high) / 2;
-        const char *middle_id =
-            *(const char *const *)((const char *)base + (size_t)order[middle] * stride);
-        int comparison = strcmp(id, middle_id);
-        if (comparison == 0)
-            return order[middle];
-        if (comparison < 0)
-            high = middle;
-        else
-            low = middle + 1;
-    }
+    if (!index->slots)
+        return -1;
+    for (size_t slot = id_hash(id) & index->mask; index->slots[slot];
+         slot = (slot + 1) & index->mask)
+        if (strcmp(id_at(base, stride, index->slots[slot] - 1), id) == 0)
+            return index->slots[slot] - 1;
     return -1;
 }
 
 int catalog_find_element(const struct catalog *catalog, const char *id)
 {
     const struct catalog_internal *internal = (const struct catalog_internal *)catalog;
-    return find_in_order(internal->element_order, catalog->element_count, id,
-                         sizeof(struct element), catalog->elements);
+    return find_in_index(&internal->element_index, catalog->elements, sizeof(struct element), id);
 }
 
 int catalog_find_indicator(const struct catalog *catalog, const char *id)
 {
     const struct catalog_internal *internal = (const struct catalog_internal *)catalog;
-    return find_in_order(internal->indicator_order, catalog->indicator_count, id,
-                         sizeof(struct indicator), catalog->indicators);
+    return find_in_index(&internal->indicator_index, catalog->indicators, sizeof(struct indicator),
+                         id);
 }
 
 int catalog_find_district(const struct catalog *catalog, const char *id)
 {
-    for (size_t i = 0; i < catalog->district_count; i++)
-        if (strcmp(catalog->districts[i].id, id) == 0)
-            return (int)i;
-    return -1;
+    const struct catalog_internal *internal = (const struct catalog_internal *)catalog;
+    return find_in_index(&internal->district_index, catalog->districts, sizeof(struct district),
+                         id);
 }
 
 /* ---- elements -------------------------------------------------------------------------- */
@@ -366,28 +377,22 @@ static int load_elements(struct load_context *context, const char *directory)
         return fail(context, "elements: must be a non-empty array");
     size_t count = (size_t)cJSON_GetArraySize(list);
     catalog->elements = calloc(count, sizeof(struct element));
-    const char **ids = calloc(count, sizeof(char *));
-    if (!catalog->elements || !ids) {
-        free(ids);
+    if (!catalog->elements)
         return fail(context, "out of memory");
-    }
     size_t index = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, list)
     {
         char path[64];
         snprintf(path, sizeof(path), "elements[%zu]", index);
-        if (load_element(context, item, path, &catalog->elements[index]) != 0) {
-            free(ids);
+        if (load_element(context, item, path, &catalog->elements[index]) != 0)
             return -1;
-        }
-        ids[index] = catalog->elements[index].id;
         index++;
     }
     catalog->public.elements = catalog->elements;
     catalog->public.element_count = count;
-    int result = build_order(context, ids, count, "element", &catalog->element_order);
-    free(ids);
+    int result = build_index(context, catalog->elements, sizeof(struct element), count, "element",
+                             &catalog->element_index);
     return result;
 }
 
@@ -511,28 +516,22 @@ static int load_indicators(struct load_context *context, const char *directory)
         return fail(context, "indicators: must be a non-empty array");
     size_t count = (size_t)cJSON_GetArraySize(list);
     catalog->indicators = calloc(count, sizeof(struct indicator));
-    const char **ids = calloc(count, sizeof(char *));
-    if (!catalog->indicators || !ids) {
-        free(ids);
+    if (!catalog->indicators)
         return fail(context, "out of memory");
-    }
     size_t index = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, list)
     {
         char path[64];
         snprintf(path, sizeof(path), "indicators[%zu]", index);
-        if (load_indicator(context, item, path, &catalog->indicators[index]) != 0) {
-            free(ids);
+        if (load_indicator(context, item, path, &catalog->indicators[index]) != 0)
             return -1;
-        }
-        ids[index] = catalog->indicators[index].id;
         index++;
     }
     catalog->public.indicators = catalog->indicators;
     catalog->public.indicator_count = count;
-    int result = build_order(context, ids, count, "indicator", &catalog->indicator_order);
-    free(ids);
+    int result = build_index(context, catalog->indicators, sizeof(struct indicator), count,
+                             "indicator", &catalog->indicator_index);
     return result;
 }
 
@@ -860,14 +859,14 @@ static int load_districts(struct load_context *context, const char *directory)
         if (!catalog->district_json[i] ||
             load_district(context, catalog->district_json[i], &catalog->districts[i], i) != 0)
             result = -1;
-        for (size_t j = 0; result == 0 && j < i; j++)
-            if (strcmp(catalog->districts[j].id, catalog->districts[i].id) == 0)
-                result = fail(context, "duplicate district id \"%s\"", catalog->districts[i].id);
         if (result == 0)
             result = add_summary(context, catalog->district_json[i]);
         if (result == 0 && !context->keep_definitions)
             result = drop_definition(context, i);
     }
+    if (result == 0)
+        result = build_index(context, catalog->districts, sizeof(struct district), count,
+                             "district", &catalog->district_index);
     for (size_t i = 0; i < count; i++)
         free(names[i]);
     free(names);
@@ -934,8 +933,9 @@ void catalog_free(struct catalog *public_catalog)
     free(catalog->districts);
     free(catalog->elements);
     free(catalog->indicators);
-    free(catalog->element_order);
-    free(catalog->indicator_order);
+    free(catalog->element_index.slots);
+    free(catalog->indicator_index.slots);
+    free(catalog->district_index.slots);
     cJSON_free(catalog->elements_body);
     cJSON_free(catalog->indicators_body);
     cJSON_free(catalog->districts_body);

@@ -88,6 +88,11 @@ static void refuses_bad_catalogs(void **state)
                    "\"max\":1,\"stages\":[\"primary\"]},{\"id\":\"a\",\"name\":\"A\",\"type\":"
                    "\"integer\",\"min\":0,\"max\":1,\"stages\":[\"primary\"]}]}",
                    "duplicate element id \"a\"");
+    expect_refusal("indicators.json",
+                   "{\"indicators\":[{\"id\":\"x\",\"kind\":\"sum\",\"name\":\"X\","
+                   "\"element\":\"students\"},{\"id\":\"x\",\"kind\":\"sum\",\"name\":\"X\","
+                   "\"element\":\"students\"}]}",
+                   "duplicate indicator id \"x\"");
     expect_refusal("elements.json",
                    "{\"elements\":[{\"id\":\"a\",\"name\":\"A\",\"type\":\"text\","
                    "\"stages\":[\"primary\"]}]}",
