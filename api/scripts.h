@@ -42,7 +42,8 @@
 /* SUBMIT_BATCH: SUBMIT for the n submissions gathered in one pass of the event loop (one Lua
  * call instead of n: group commit, submit_batch.c). Each is checked and written exactly as
  * SUBMIT would, in order, so two of them with the same Idempotency-Key behave as two calls;
- * instead of a marker per submission, one marker per batch (KEYS[3], kept 2 minutes) lists
+ * the tokens are looked up with one HMGET (no submission changes a token); instead of a
+ * marker per submission, one marker per batch (KEYS[3], kept 2 minutes) lists
  * each submission's entry id, or "-" when it was not written, so that an API whose connection
  * dropped before the reply can find out what happened.
  *   KEYS[1] stream   KEYS[2] tokens hash   KEYS[3] the batch's marker
@@ -59,12 +60,15 @@
     "if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[1]) then\n"      \
     "  return {'expired'}\n"                                                                       \
     "end\n"                                                                                        \
+    "local n, hashes = tonumber(ARGV[2]), {}\n"                                                    \
+    "for i = 1, n do hashes[i] = ARGV[3 + 10 * (i - 1)] end\n"                                     \
+    "local owners = redis.call('HMGET', KEYS[2], unpack(hashes))\n"                                \
     "local out, written = {'done'}, {}\n"                                                          \
-    "for i = 1, tonumber(ARGV[2]) do\n"                                                            \
+    "for i = 1, n do\n"                                                                            \
     "  local a, key = 3 + 10 * (i - 1), KEYS[3 + i]\n"                                             \
     "  local keyed, r = ARGV[a + 2] == '1'\n"                                                      \
     "  written[i] = '-'\n"                                                                         \
-    "  if ARGV[a] ~= '' and redis.call('HGET', KEYS[2], ARGV[a]) ~= ARGV[a + 1] then\n"            \
+    "  if ARGV[a] ~= '' and owners[i] ~= ARGV[a + 1] then\n"                                       \
     "    r = {'token'}\n"                                                                          \
     "  else\n"                                                                                     \
     "    local previous = keyed and redis.call('GET', key)\n"                                      \
