@@ -293,6 +293,8 @@ static void on_latest_period(redisReply *reply, void *privdata)
     }
     if (reply->elements > 0 && period_parse(reply->element[0]->str) > 0) {
         waiter->period = period_parse(reply->element[0]->str);
+        snapshot_cache_offer_latest_period(waiter->server->cache, waiter->district, waiter->period,
+                                           waiter->ticket);
     } else {
         const struct district *district = &waiter->server->catalog->districts[waiter->district];
         time_t now = time(NULL);
@@ -356,10 +358,16 @@ void routes_document_get(struct server *server, struct evhttp_request *request, 
     if (match)
         snprintf(waiter->if_none_match, sizeof(waiter->if_none_match), "%s", match);
     http_watch_start(&waiter->watch, request);
-    if (has_period) {
+    int latest = has_period || !server->subscriber.subscribed
+                     ? 0
+                     : snapshot_cache_latest_period(server->cache, district);
+    if (has_period || latest > 0) {
+        if (latest > 0)
+            waiter->period = latest;
         serve_or_fetch(waiter);
         return;
     }
+    waiter->ticket = snapshot_cache_ticket(server->cache, district);
     char key[KEY_MAX];
     keys_district(key, KEY_DISTRICT_PERIODS, server->catalog->districts[district].id, 0);
     const char *argv[] = {"ZREVRANGE", key, "0", "0"};

@@ -13,6 +13,7 @@ struct snapshot_cache {
     size_t district_count, max_bytes, bytes;
     unsigned long long generation;
     unsigned long long *stamps; /* [district]: notifications seen */
+    int *latest;                /* [district]: latest period with data, 0 = not known */
     /* [district] -> DOCUMENT_SLOTS documents, or NULL before the
      * district's first store */
     struct cached_document **districts;
@@ -26,9 +27,11 @@ struct snapshot_cache *snapshot_cache_new(size_t district_count, size_t max_byte
     size_t count = district_count ? district_count : 1;
     cache->districts = calloc(count, sizeof(struct cached_document *));
     cache->stamps = calloc(count, sizeof(*cache->stamps));
-    if (!cache->districts || !cache->stamps) {
+    cache->latest = calloc(count, sizeof(*cache->latest));
+    if (!cache->districts || !cache->stamps || !cache->latest) {
         free(cache->districts);
         free(cache->stamps);
+        free(cache->latest);
         free(cache);
         return NULL;
     }
@@ -66,6 +69,7 @@ void snapshot_cache_free(struct snapshot_cache *cache)
     forget_all(cache);
     free(cache->districts);
     free(cache->stamps);
+    free(cache->latest);
     free(cache);
 }
 
@@ -136,6 +140,8 @@ void snapshot_cache_notify(struct snapshot_cache *cache, int district, int perio
     if (!district_valid(cache, district))
         return;
     cache->stamps[district]++;
+    if (cache->latest[district] && period > cache->latest[district])
+        cache->latest[district] = period; /* unknown stays unknown: it may be later still */
     for (int document = 0; document < SNAPSHOT_CACHE_DOCUMENTS; document++) {
         struct cached_document *slot = slot_of(cache, district, period, document, false);
         if (slot && slot->body && slot->version < version)
@@ -146,10 +152,26 @@ void snapshot_cache_notify(struct snapshot_cache *cache, int district, int perio
 void snapshot_cache_reset(struct snapshot_cache *cache)
 {
     forget_all(cache);
+    memset(cache->latest, 0, (cache->district_count ? cache->district_count : 1) * sizeof(int));
     cache->generation++;
 }
 
 size_t snapshot_cache_bytes(const struct snapshot_cache *cache)
 {
     return cache->bytes;
+}
+
+int snapshot_cache_latest_period(const struct snapshot_cache *cache, int district)
+{
+    return district_valid(cache, district) ? cache->latest[district] : 0;
+}
+
+void snapshot_cache_offer_latest_period(struct snapshot_cache *cache, int district, int period,
+                                        struct snapshot_cache_ticket ticket)
+{
+    if (ticket.generation != cache->generation || !district_valid(cache, district) ||
+        period < PERIOD_MIN || period > PERIOD_MAX)
+        return;
+    if (period > cache->latest[district])
+        cache->latest[district] = period;
 }

@@ -53,6 +53,15 @@ const struct cached_document *snapshot_cache_find(const struct snapshot_cache *c
 void snapshot_cache_notify(struct snapshot_cache *cache, int district, int period,
                            long long version);
 
+/* The latest period with data of a district, for reads that name none: 0 until a read of the
+ * district's periods has been offered. A district's periods are only ever added (the worker's
+ * STORE adds its period before it notifies), so what is known only moves up: a notification
+ * for a later period raises it, an offer never lowers it, and an offer whose ticket a reset
+ * voided (notifications may have been lost) is not kept. */
+int snapshot_cache_latest_period(const struct snapshot_cache *cache, int district);
+void snapshot_cache_offer_latest_period(struct snapshot_cache *cache, int district, int period,
+                                        struct snapshot_cache_ticket ticket);
+
 /* Forgets everything and voids every ticket (the subscriber (re)subscribed). */
 void snapshot_cache_reset(struct snapshot_cache *cache);
 

@@ -108,6 +108,32 @@ static void reset_forgets_and_voids_tickets(void **state)
     snapshot_cache_free(cache);
 }
 
+static void latest_period_only_moves_up(void **state)
+{
+    (void)state;
+    struct snapshot_cache *cache = snapshot_cache_new(2, 1 << 20);
+    assert_int_equal(snapshot_cache_latest_period(cache, 0), 0);
+    snapshot_cache_notify(cache, 0, 2023, 1); /* not known yet: a later one may exist */
+    assert_int_equal(snapshot_cache_latest_period(cache, 0), 0);
+    snapshot_cache_offer_latest_period(cache, 0, 2023, snapshot_cache_ticket(cache, 0));
+    assert_int_equal(snapshot_cache_latest_period(cache, 0), 2023);
+    snapshot_cache_notify(cache, 0, 2025, 4);
+    assert_int_equal(snapshot_cache_latest_period(cache, 0), 2025);
+    snapshot_cache_notify(cache, 0, 2024, 5); /* an earlier period: no change */
+    snapshot_cache_offer_latest_period(cache, 0, 2024, snapshot_cache_ticket(cache, 0));
+    assert_int_equal(snapshot_cache_latest_period(cache, 0), 2025);
+    assert_int_equal(snapshot_cache_latest_period(cache, 1), 0);
+    assert_int_equal(snapshot_cache_latest_period(cache, 7), 0); /* out of range */
+    struct snapshot_cache_ticket before = snapshot_cache_ticket(cache, 1);
+    snapshot_cache_reset(cache);
+    assert_int_equal(snapshot_cache_latest_period(cache, 0), 0);
+    snapshot_cache_offer_latest_period(cache, 1, 2024, before); /* read sent before the reset */
+    assert_int_equal(snapshot_cache_latest_period(cache, 1), 0);
+    snapshot_cache_offer_latest_period(cache, 1, 1999, snapshot_cache_ticket(cache, 1));
+    assert_int_equal(snapshot_cache_latest_period(cache, 1), 0);
+    snapshot_cache_free(cache);
+}
+
 static void byte_bound(void **state)
 {
     (void)state;
@@ -133,6 +159,7 @@ int main(void)
         cmocka_unit_test(notification_drops_older_copies),
         cmocka_unit_test(read_racing_a_store_is_not_kept),
         cmocka_unit_test(reset_forgets_and_voids_tickets),
+        cmocka_unit_test(latest_period_only_moves_up),
         cmocka_unit_test(byte_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
