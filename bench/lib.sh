@@ -22,7 +22,7 @@ WRK_SECONDS=${WRK_SECONDS:-10}
 
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 note() { printf '# %s\n' "$*"; }
-for tool in redis-server redis-cli redis-benchmark wrk curl "$PYTHON"; do
+for tool in redis-server redis-cli redis-benchmark wrk curl /usr/bin/time "$PYTHON"; do
     command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh --bench)"
 done
 if [ ! -x "$BIN/edumon-api" ] || [ ! -x "$BIN/edumon-worker" ]; then

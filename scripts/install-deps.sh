@@ -18,7 +18,7 @@ for option in "$@"; do
         command -v node >/dev/null 2>&1 || packages+=(nodejs)
         command -v npm >/dev/null 2>&1 || packages+=(npm)
         ;;
-    --bench) packages+=(wrk nginx-light) ;;
+    --bench) packages+=(wrk nginx-light time) ;;
     --lint) packages+=(clang-format clang-tidy cppcheck) ;;
     *) echo "install-deps: unknown option $option" >&2; exit 2 ;;
     esac
