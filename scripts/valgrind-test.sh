@@ -26,7 +26,7 @@ for test in "$build"/bin/test_*; do
 done
 for suite in test_flow test_indicators test_errors test_snapshot_cache test_idempotency_tokens \
              test_plan_import test_plan_balance test_metrics_promtool test_ops test_dead_letter \
-             test_coalescing test_stream_trim test_parallel_workers; do
+             test_coalescing test_stream_trim test_parallel_workers test_submit_batch; do
     if EDUMON_VALGRIND=1 EDUMON_BIN_DIR="$PWD/$build/bin" \
         python3 "tests/integration/$suite.py" >"$log/$suite.log" 2>&1; then
         echo "ok   integration $suite ($(grep -c 'valgrind .*: 0 errors' "$log/$suite.log" || true) clean valgrind reports)"
