@@ -21,12 +21,12 @@ enum entry_kind { ENTRY_SUBMISSION, ENTRY_REGISTRY, ENTRY_POISON };
 
 struct parsed_entry {
     const char *id;
-    struct entry_id entry_id;
     enum entry_kind kind;
     struct district_state *state;
     struct submission *submission; /* owned, ENTRY_SUBMISSION only */
     const char *body;              /* borrowed from the reply */
-    int school;                    /* index in the state's schools */
+    int school;                    /* index in the state's schools, when it is loaded */
+    struct school *record;         /* owned: the school's record when the state is not loaded */
     char reason[320];
 };
 
@@ -63,7 +63,7 @@ int consumer_init(struct consumer *consumer, const struct config *config,
         calloc(catalog->district_count ? catalog->district_count : 1, sizeof(*consumer->holds));
     if (!consumer->holds)
         return -1;
-    return district_cache_init(&consumer->cache, catalog);
+    return district_cache_init(&consumer->cache, catalog, (size_t)config->cache_mb << 20);
 }
 
 void consumer_free(struct consumer *consumer)
@@ -110,7 +110,6 @@ static void parse_entry(struct consumer *consumer, const redisReply *raw,
         return;
     }
     entry->id = raw->element[0]->str;
-    entry_id_parse(entry->id, &entry->entry_id);
     const redisReply *fields = raw->element[1];
     const char *type = entry_field(fields, "type", NULL);
     const char *district = entry_field(fields, "district", NULL);
@@ -146,16 +145,19 @@ static void authorize_entry(struct consumer *consumer, struct parsed_entry *entr
 {
     if (entry->kind != ENTRY_SUBMISSION)
         return;
-    entry->school = district_state_find_school(entry->state, entry->submission->school);
-    if (entry->school < 0) {
+    const struct school *school = entry->record;
+    if (entry->state->loaded) {
+        entry->school = district_state_find_school(entry->state, entry->submission->school);
+        school = entry->school >= 0 ? &entry->state->schools[entry->school] : NULL;
+    }
+    if (!school) {
         entry->kind = ENTRY_POISON;
         snprintf(entry->reason, sizeof(entry->reason), "school \"%s\" is not registered in %s",
                  entry->submission->school, entry->state->district->id);
         return;
     }
     struct api_error error;
-    if (submission_authorize(consumer->catalog, entry->submission,
-                             &entry->state->schools[entry->school], &error) != 0) {
+    if (submission_authorize(consumer->catalog, entry->submission, school, &error) != 0) {
         entry->kind = ENTRY_POISON;
         snprintf(entry->reason, sizeof(entry->reason), "%s: %s", error.code, error.message);
     }
@@ -212,8 +214,62 @@ static void arguments_free(struct argument_list *list)
     memset(list, 0, sizeof(*list));
 }
 
+/* For the districts that are not loaded, reads only the records of the batch's schools (one
+ * HMGET per district, pipelined), so that their entries are judged against the registry
+ * without loading the district. Returns 0, or -1 (the batch then stays pending). */
+static int fetch_records(struct consumer *consumer, struct batch *batch)
+{
+    struct district_state *sent[batch->touched_count + 1];
+    size_t sent_count = 0;
+    int failed = 0;
+    for (size_t d = 0; d < batch->touched_count && !failed; d++) {
+        struct district_state *state = batch->touched[d];
+        if (state->loaded)
+            continue;
+        char key[KEY_MAX];
+        keys_district(key, KEY_DISTRICT_SCHOOLS, state->district->id, 0);
+        struct argument_list args = {0};
+        failed |= arguments_push(&args, "HMGET", false) | arguments_push(&args, key, true);
+        for (size_t i = 0; i < batch->count; i++)
+            if (batch->entries[i].kind == ENTRY_SUBMISSION && batch->entries[i].state == state)
+                failed |= arguments_push(&args, batch->entries[i].submission->school, false);
+        if (!failed && args.count > 2) {
+            redis_link_append(&consumer->link, args.count, args.argv, args.lengths);
+            sent[sent_count++] = state;
+        }
+        arguments_free(&args);
+    }
+    for (size_t d = 0; d < sent_count; d++) {
+        redisReply *reply = redis_link_reply(&consumer->link);
+        if (!reply)
+            return -1;
+        size_t k = 0;
+        for (size_t i = 0; i < batch->count && reply->type == REDIS_REPLY_ARRAY; i++) {
+            struct parsed_entry *entry = &batch->entries[i];
+            if (entry->kind != ENTRY_SUBMISSION || entry->state != sent[d])
+                continue;
+            const redisReply *json = k < reply->elements ? reply->element[k] : NULL;
+            k++;
+            if (!json || json->type != REDIS_REPLY_STRING)
+                continue; /* not registered: judged so by authorize_entry */
+            entry->record = malloc(sizeof(struct school));
+            if (!entry->record) {
+                failed = 1;
+            } else if (school_from_json(json->str, json->len, entry->record) != 0) {
+                free(entry->record);
+                entry->record = NULL;
+            }
+        }
+        if (reply->type != REDIS_REPLY_ARRAY)
+            failed = 1;
+        freeReplyObject(reply);
+    }
+    return failed ? -1 : 0;
+}
+
 /* Builds the APPLY call for one district: KEYS then ARGV (see scripts.h). With
- * `with_values` false it only checks (and if needed dumps) the district. */
+ * `with_values` false it only checks (and if needed dumps) the district. A district that is
+ * not loaded is applied blind: no dump now, it is loaded when its store comes due. */
 static int build_apply(struct consumer *consumer, struct batch *batch, struct district_state *state,
                        bool with_values, struct argument_list *keys, struct argument_list *args)
 {
@@ -228,7 +284,10 @@ static int build_apply(struct consumer *consumer, struct batch *batch, struct di
     failed |= arguments_push(keys, key, true);
     keys_district(key, KEY_DISTRICT_SCHOOLS, district, 0);
     failed |= arguments_push(keys, key, true);
-    snprintf(text, sizeof(text), "%lld", state->loaded ? state->cellsver : -1LL);
+    if (with_values && !state->loaded)
+        snprintf(text, sizeof(text), "blind");
+    else
+        snprintf(text, sizeof(text), "%lld", state->loaded ? state->cellsver : -1LL);
     failed |= arguments_push(args, text, true);
     snprintf(text, sizeof(text), "%lld", state->loaded ? state->registry : -1LL);
     failed |= arguments_push(args, text, true);
@@ -305,30 +364,50 @@ static void append_apply(struct consumer *consumer, struct batch *batch,
     arguments_free(&args);
 }
 
-/* Replays the district's accepted cells locally, in batch order (the script applied the same
- * writes with the same rule, so the copy stays equal to Redis). */
-static size_t replay_locally(struct consumer *consumer, struct batch *batch,
-                             struct district_state *state)
+/* Replays the cells the script accepted (`accepted`: one '0'/'1' per value, in the order
+ * build_apply sent them) into the loaded copy, so it stays equal to Redis. */
+static int replay_locally(struct consumer *consumer, struct batch *batch,
+                          struct district_state *state, const char *accepted, size_t length)
 {
-    size_t changed = 0;
+    size_t flag = 0;
     for (size_t i = 0; i < batch->count; i++) {
-        struct parsed_entry *entry = &batch->entries[i];
-        if (entry->kind != ENTRY_SUBMISSION || entry->state != state)
+        struct parsed_entry *first = &batch->entries[i];
+        if (first->kind != ENTRY_SUBMISSION || first->state != state)
             continue;
-        for (size_t v = 0; v < entry->submission->value_count; v++)
-            changed += district_state_apply(&consumer->cache, state, entry->submission->period,
-                                            entry->school, entry->submission->values[v].element,
-                                            entry->entry_id, entry->submission->values[v].value);
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = batch->entries[j].kind == ENTRY_SUBMISSION && batch->entries[j].state == state &&
+                   batch->entries[j].submission->period == first->submission->period;
+        if (seen)
+            continue;
+        int period = first->submission->period;
+        for (size_t j = i; j < batch->count; j++) {
+            struct parsed_entry *entry = &batch->entries[j];
+            if (entry->kind != ENTRY_SUBMISSION || entry->state != state ||
+                entry->submission->period != period)
+                continue;
+            for (size_t v = 0; v < entry->submission->value_count; v++, flag++) {
+                const struct submission_value *value = &entry->submission->values[v];
+                if (flag >= length)
+                    return -1;
+                if (accepted[flag] == '1' &&
+                    district_state_set(&consumer->cache, state, period, (size_t)entry->school,
+                                       (size_t)value->element, value->value) != 0)
+                    return -1;
+            }
+        }
     }
-    return changed;
+    return flag == length ? 0 : -1;
 }
 
-/* Handles one APPLY reply {before, after, registry, changed, dump}. */
+/* Handles one APPLY reply {before, after, registry, changed, dump, accepted}. */
 static int handle_apply_reply(struct consumer *consumer, struct batch *batch,
                               struct district_state *state, const redisReply *reply,
                               bool with_values)
 {
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 5) {
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 6 ||
+        reply->element[4]->type != REDIS_REPLY_ARRAY ||
+        reply->element[5]->type != REDIS_REPLY_STRING) {
         log_message(LOG_ERROR, "apply failed for %s: %s", state->district->id,
                     reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "bad reply");
         return -1;
@@ -336,12 +415,20 @@ static int handle_apply_reply(struct consumer *consumer, struct batch *batch,
     long long after = reply->element[1]->integer;
     long long registry = reply->element[2]->integer;
     const redisReply *dump = reply->element[4];
-    if (dump->type == REDIS_REPLY_ARRAY && dump->elements > 0)
+    if (with_values && !state->loaded)
+        return 0; /* applied blind: loaded when its store comes due */
+    if (dump->elements > 0)
         return district_cache_load(&consumer->cache, state, dump, after, registry);
-    if (with_values)
-        replay_locally(consumer, batch, state);
+    if (!state->loaded)
+        return -1;
+    district_cache_touch(&consumer->cache, state);
+    if (with_values && replay_locally(consumer, batch, state, reply->element[5]->str,
+                                      reply->element[5]->len) != 0) {
+        district_cache_evict(&consumer->cache, state); /* reload rather than trust a copy */
+        return -1;
+    }
     state->cellsver = after;
-    return state->loaded ? 0 : -1;
+    return 0;
 }
 
 /* Sends APPLY for every touched district in one pipeline and digests the replies. */
@@ -424,6 +511,8 @@ static int digest_documents(const char *body, const char *balance, char *digest)
 static int append_district_stores(struct consumer *consumer, struct district_state *state)
 {
     const struct catalog *catalog = consumer->catalog;
+    if (!state->loaded)
+        return -1;
     struct period_values *history = calloc(state->period_count + 1, sizeof(struct period_values));
     if (!history)
         return -1;
@@ -432,8 +521,11 @@ static int append_district_stores(struct consumer *consumer, struct district_sta
     int queued = 0;
     for (size_t p = 0; p < state->period_count; p++) {
         struct period_state *slot = &state->periods[p];
-        struct figures figures = {state->schools, state->school_count, catalog->element_count,
-                                  slot->values};
+        struct figures figures;
+        if (district_state_figures(&consumer->cache, state, p, &figures) != 0) {
+            free(history);
+            return -1;
+        }
         struct snapshot_input input = {catalog,  state->district, slot->period,
                                        &figures, history,         p};
         cJSON *document = snapshot_build(&input, slot->indicator_values);
@@ -501,11 +593,48 @@ static int read_stores(struct consumer *consumer, int queued)
  * documents), so a pass over thousands of districts must not sit in the output buffer at once. */
 #define STORE_CHUNK 32
 
-/* Recomputes and stores every period of each district in `states`, pipelined by chunks. */
+/* Loads the districts of `states` that are not loaded (check-only APPLYs, pipelined; each dump
+ * is read and digested before the next, so only one is held at a time). */
+static int load_districts(struct consumer *consumer, struct district_state *const *states,
+                          size_t count)
+{
+    struct batch none = {0};
+    struct district_state *sent[STORE_CHUNK];
+    size_t sent_count = 0;
+    int failed = 0;
+    for (size_t i = 0; i < count && sent_count < STORE_CHUNK; i++) {
+        if (states[i]->loaded)
+            continue;
+        append_apply(consumer, &none, states[i], false, &failed);
+        if (failed)
+            break;
+        sent[sent_count++] = states[i];
+    }
+    int result = failed ? -1 : 0;
+    for (size_t i = 0; i < sent_count; i++) {
+        redisReply *reply = redis_link_reply(&consumer->link);
+        if (!reply)
+            return -1;
+        if (redis_link_is_noscript(reply)) {
+            redis_link_load_scripts(&consumer->link);
+            result = -1;
+        } else if (result == 0 && handle_apply_reply(consumer, &none, sent[i], reply, false) != 0) {
+            result = -1;
+        }
+        freeReplyObject(reply);
+    }
+    return result;
+}
+
+/* Recomputes and stores every period of each district in `states`, pipelined by chunks; the
+ * cache is trimmed back to its budget after each chunk. */
 static int store_districts(struct consumer *consumer, struct district_state *const *states,
                            size_t count)
 {
     for (size_t first = 0; first < count; first += STORE_CHUNK) {
+        size_t chunk = count - first < STORE_CHUNK ? count - first : STORE_CHUNK;
+        if (load_districts(consumer, states + first, chunk) != 0)
+            return -1;
         int queued = 0, failed = 0;
         for (size_t i = first; i < count && i < first + STORE_CHUNK && !failed; i++) {
             int district_queued = append_district_stores(consumer, states[i]);
@@ -522,6 +651,7 @@ static int store_districts(struct consumer *consumer, struct district_state *con
         }
         if (read_stores(consumer, queued) != 0)
             return -1;
+        district_cache_trim(&consumer->cache);
     }
     return 0;
 }
@@ -726,10 +856,12 @@ static int flush_holds(struct consumer *consumer, bool all)
 /* ---- one batch --------------------------------------------------------------------------------
  */
 
+/* Whether a loaded district's registry must be checked before its entries are judged (one that
+ * is not loaded has its records read instead: fetch_records). */
 static bool needs_sync(const struct batch *batch, const struct district_state *state)
 {
     if (!state->loaded)
-        return true;
+        return false;
     for (size_t i = 0; i < batch->count; i++) {
         const struct parsed_entry *entry = &batch->entries[i];
         if (entry->state == state &&
@@ -752,6 +884,8 @@ static int process_entries(struct consumer *consumer, struct batch *batch)
         if (needs_sync(batch, batch->touched[i]))
             to_sync[sync.touched_count++] = batch->touched[i];
     if (sync.touched_count > 0 && apply_round(consumer, &sync, false) != 0)
+        return -1;
+    if (fetch_records(consumer, batch) != 0)
         return -1;
     /* 2. Judge every entry against the registry; 3. apply. */
     for (size_t i = 0; i < batch->count; i++)
@@ -795,8 +929,10 @@ static int process_batch(struct consumer *consumer, const redisReply *entries)
         log_message(LOG_DEBUG, "batch of %zu entries over %zu districts", batch.count,
                     batch.touched_count);
     }
-    for (size_t i = 0; i < batch.count; i++)
+    for (size_t i = 0; i < batch.count; i++) {
         free(batch.entries[i].submission);
+        free(batch.entries[i].record);
+    }
     free(batch.entries);
     free(batch.touched);
     return result;
