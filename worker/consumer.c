@@ -39,7 +39,7 @@ struct batch {
 
 /* An entry applied and waiting for its district's store (see "holding entries" below). */
 struct held_entry {
-    char id[48];
+    unsigned long long ms, seq; /* the stream id, "ms-seq" */
     bool submission;
 };
 
@@ -591,7 +591,7 @@ static int read_stores(struct consumer *consumer, int queued)
 
 /* Districts whose STOREs are pipelined together: a STORE carries ~150 KB (snapshot and balance
  * documents), so a pass over thousands of districts must not sit in the output buffer at once. */
-#define STORE_CHUNK 32
+#define STORE_CHUNK 8
 
 /* Loads the districts of `states` that are not loaded (check-only APPLYs, pipelined; each dump
  * is read and digested before the next, so only one is held at a time). */
@@ -719,7 +719,8 @@ static int dead_letter(struct consumer *consumer, struct parsed_entry *entry)
  * another by XAUTOCLAIM) and applying it again changes nothing. */
 
 #define COALESCE_MAX_MS 10000
-#define HOLD_LIMIT      200000 /* entries held in all (~10 MB); beyond, every district is flushed */
+#define HOLD_LIMIT      200000 /* entries held in all (~5 MB); beyond, every district is flushed */
+#define HOLD_KEPT       64     /* a district's list keeps its memory up to this many entries */
 #define ACK_CHUNK       1000   /* ids per XACK */
 
 static long long coalesce_ms(const struct consumer *consumer)
@@ -743,6 +744,18 @@ static void drop_holds(struct consumer *consumer)
     consumer->held_total = 0;
 }
 
+/* Parses "1700000000000-3". Returns 0, or -1. */
+static int parse_stream_id(const char *text, struct held_entry *out)
+{
+    char *end = NULL;
+    out->ms = strtoull(text, &end, 10);
+    if (end == text || *end != '-')
+        return -1;
+    const char *sequence = end + 1;
+    out->seq = strtoull(sequence, &end, 10);
+    return end == sequence || *end ? -1 : 0;
+}
+
 static int hold_entry(struct consumer *consumer, const struct parsed_entry *entry)
 {
     struct district_hold *hold = hold_of(consumer, entry->state);
@@ -754,8 +767,10 @@ static int hold_entry(struct consumer *consumer, const struct parsed_entry *entr
         hold->entries = grown;
         hold->capacity = capacity;
     }
-    struct held_entry *held = &hold->entries[hold->count++];
-    snprintf(held->id, sizeof(held->id), "%s", entry->id);
+    struct held_entry *held = &hold->entries[hold->count];
+    if (parse_stream_id(entry->id, held) != 0)
+        return -1; /* not an id Redis gives: leave the batch pending */
+    hold->count++;
     held->submission = entry->kind == ENTRY_SUBMISSION;
     if (!hold->dirty_since_ms)
         hold->dirty_since_ms = json_now_ms();
@@ -784,9 +799,11 @@ static int acknowledge_districts(struct consumer *consumer, struct district_stat
         const struct district_hold *hold = hold_of(consumer, states[d]);
         for (size_t i = 0; i < hold->count; i++) {
             const struct held_entry *held = &hold->entries[i];
+            char id[48];
+            snprintf(id, sizeof(id), "%llu-%llu", held->ms, held->seq);
             if (held->submission) {
                 char status_key[KEY_MAX];
-                keys_status(status_key, held->id);
+                keys_status(status_key, id);
                 const char *set[] = {"SET", status_key, "applied", "EX", STATUS_TTL_SECONDS};
                 redis_link_append(&consumer->link, 5, set, NULL);
                 sent++;
@@ -795,7 +812,7 @@ static int acknowledge_districts(struct consumer *consumer, struct district_stat
                 failed |= arguments_push(&ack, "XACK", false) |
                           arguments_push(&ack, KEY_STREAM, false) |
                           arguments_push(&ack, STREAM_GROUP, false);
-            failed |= arguments_push(&ack, held->id, false);
+            failed |= arguments_push(&ack, id, true);
             if (ack.count >= 3 + ACK_CHUNK) {
                 if (!failed) {
                     redis_link_append(&consumer->link, ack.count, ack.argv, ack.lengths);
@@ -848,6 +865,12 @@ static int flush_holds(struct consumer *consumer, bool all)
         consumer->held_total -= hold->count;
         hold->count = 0;
         hold->dirty_since_ms = 0;
+        if (hold->capacity > HOLD_KEPT) {
+            /* a big backlog's lists are not kept for thousands of districts */
+            free(hold->entries);
+            hold->entries = NULL;
+            hold->capacity = 0;
+        }
     }
     free(due);
     return result;
