@@ -743,12 +743,13 @@ static char *copy_district_strings(struct district *district)
 {
     const char *name_en = district->name_en ? district->name_en : "";
     size_t id_length = strlen(district->id) + 1, name_length = strlen(district->name) + 1;
-    char *block = malloc(id_length + name_length + strlen(name_en) + 1);
+    size_t name_en_length = strlen(name_en) + 1;
+    char *block = malloc(id_length + name_length + name_en_length);
     if (!block)
         return NULL;
     memcpy(block, district->id, id_length);
     memcpy(block + id_length, district->name, name_length);
-    strcpy(block + id_length + name_length, name_en);
+    memcpy(block + id_length + name_length, name_en, name_en_length);
     district->id = block;
     district->name = block + id_length;
     if (district->name_en)

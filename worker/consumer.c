@@ -1162,6 +1162,7 @@ void consumer_run(struct consumer *consumer)
         freeReplyObject(reply);
         if (result != 0)
             restart_from_own_pending(consumer);
+        district_cache_trim(&consumer->cache); /* nothing of the cache is in hand here */
     }
     /* Stopping: store and acknowledge what is held (nothing is lost otherwise: it stays
      * pending, but the next worker would have to wait for XAUTOCLAIM). */
