@@ -268,8 +268,8 @@ static int fetch_records(struct consumer *consumer, struct batch *batch)
 }
 
 /* Builds the APPLY call for one district: KEYS then ARGV (see scripts.h). With
- * `with_values` false it only checks (and if needed dumps) the district. A district that is
- * not loaded is applied blind: no dump now, it is loaded when its store comes due. */
+ * `with_values` false it only checks (and if needed dumps) the district; with values it is
+ * applied blind (never a dump: see handle_apply_reply). */
 static int build_apply(struct consumer *consumer, struct batch *batch, struct district_state *state,
                        bool with_values, struct argument_list *keys, struct argument_list *args)
 {
@@ -284,7 +284,7 @@ static int build_apply(struct consumer *consumer, struct batch *batch, struct di
     failed |= arguments_push(keys, key, true);
     keys_district(key, KEY_DISTRICT_SCHOOLS, district, 0);
     failed |= arguments_push(keys, key, true);
-    if (with_values && !state->loaded)
+    if (with_values)
         snprintf(text, sizeof(text), "blind");
     else
         snprintf(text, sizeof(text), "%lld", state->loaded ? state->cellsver : -1LL);
@@ -400,6 +400,29 @@ static int replay_locally(struct consumer *consumer, struct batch *batch,
     return flag == length ? 0 : -1;
 }
 
+/* After a blind APPLY with values: a district that is not loaded waits for its store to be
+ * loaded; a loaded copy that was current replays the accepted writes; one that another writer
+ * (another worker, a registration) moved meanwhile is dropped, and reloaded once when its
+ * store comes due -- rather than dumped with every batch while two workers share it. */
+static int replay_reply(struct consumer *consumer, struct batch *batch,
+                        struct district_state *state, long long before, long long after,
+                        long long registry, const redisReply *accepted)
+{
+    if (!state->loaded)
+        return 0;
+    if (before != state->cellsver || registry != state->registry) {
+        district_cache_evict(&consumer->cache, state);
+        return 0;
+    }
+    district_cache_touch(&consumer->cache, state);
+    if (replay_locally(consumer, batch, state, accepted->str, accepted->len) != 0) {
+        district_cache_evict(&consumer->cache, state); /* reload rather than trust a copy */
+        return -1;
+    }
+    state->cellsver = after;
+    return 0;
+}
+
 /* Handles one APPLY reply {before, after, registry, changed, dump, accepted}. */
 static int handle_apply_reply(struct consumer *consumer, struct batch *batch,
                               struct district_state *state, const redisReply *reply,
@@ -412,22 +435,16 @@ static int handle_apply_reply(struct consumer *consumer, struct batch *batch,
                     reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "bad reply");
         return -1;
     }
-    long long after = reply->element[1]->integer;
+    long long before = reply->element[0]->integer, after = reply->element[1]->integer;
     long long registry = reply->element[2]->integer;
+    if (with_values)
+        return replay_reply(consumer, batch, state, before, after, registry, reply->element[5]);
     const redisReply *dump = reply->element[4];
-    if (with_values && !state->loaded)
-        return 0; /* applied blind: loaded when its store comes due */
     if (dump->elements > 0)
         return district_cache_load(&consumer->cache, state, dump, after, registry);
     if (!state->loaded)
         return -1;
     district_cache_touch(&consumer->cache, state);
-    if (with_values && replay_locally(consumer, batch, state, reply->element[5]->str,
-                                      reply->element[5]->len) != 0) {
-        district_cache_evict(&consumer->cache, state); /* reload rather than trust a copy */
-        return -1;
-    }
-    state->cellsver = after;
     return 0;
 }
 

@@ -182,8 +182,6 @@ void district_cache_touch(struct district_cache *cache, struct district_state *s
 
 void district_cache_evict(struct district_cache *cache, struct district_state *state)
 {
-    if (state->loaded)
-        cache->evictions++;
     reset_state(cache, state);
 }
 
@@ -191,9 +189,10 @@ size_t district_cache_trim(struct district_cache *cache)
 {
     size_t evicted = 0;
     while (cache->oldest && cache->resident_bytes > cache->budget_bytes) {
-        district_cache_evict(cache, cache->oldest);
+        reset_state(cache, cache->oldest);
         evicted++;
     }
+    cache->evictions += evicted;
     return evicted;
 }
 

@@ -64,7 +64,7 @@ struct district_cache {
     size_t widths[STAGE_COUNT]; /* row width per stage */
     double *scratch;            /* one period expanded (district_state_figures) */
     size_t scratch_capacity;
-    unsigned long long loads, evictions;
+    unsigned long long loads, evictions; /* evictions: by the budget (district_cache_trim) */
 };
 
 /* Returns 0, or -1 when out of memory. `budget_bytes` bounds the loaded copies (0: none stays

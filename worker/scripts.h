@@ -14,10 +14,13 @@
  * entry changes nothing. cellsver counts effective changes. Returns
  *   {cellsver_before, cellsver_after, registry_version, changed, dump, accepted}
  * where dump is empty when the caller's cache is current (its versions match) or the caller
- * applies blind (it has no copy of the district), and otherwise {schools…, periods…, cells of
- * each period…} so the caller can rebuild its copy; accepted has one '1' (written) or '0'
- * (older than the stored cell) per value in ARGV order, "" when blind, so that the caller
- * replays exactly the writes made here without keeping entry ids. */
+ * applies blind, and otherwise {schools…, periods…, cells of each period…} so the caller can
+ * rebuild its copy; accepted has one '1' (written) or '0' (older than the stored cell) per
+ * value in ARGV order, so that a caller whose copy was current (cellsver_before and
+ * registry_version equal to its own) replays exactly the writes made here without keeping
+ * entry ids. The worker applies values blind and checks the versions itself: a stale copy is
+ * dropped and reloaded once when the district's store comes due, not dumped with every batch;
+ * it asks for a dump only with a check-only call (no groups). */
 #define SCRIPT_APPLY                                                                               \
     "local function newer(a, b)\n"                                                                 \
     "  local am, as = string.match(a, '^(%d+)-(%d+)')\n"                                           \
@@ -46,7 +49,7 @@
     "      redis.call('HSET', cells, field, id .. ' ' .. value)\n"                                 \
     "      changed = changed + 1\n"                                                                \
     "    end\n"                                                                                    \
-    "    if not blind then accepted[#accepted + 1] = write and '1' or '0' end\n"                   \
+    "    accepted[#accepted + 1] = write and '1' or '0'\n"                                         \
     "  end\n"                                                                                      \
     "end\n"                                                                                        \
     "local after = before\n"                                                                       \
