@@ -267,6 +267,32 @@ static int fetch_records(struct consumer *consumer, struct batch *batch)
     return failed ? -1 : 0;
 }
 
+/* A cell value as APPLY stores it: "%.17g" (which reads back exactly), with whole numbers up
+ * to 10^15 written by hand -- the same digits, without printf's floating-point path. */
+static void format_value(double value, char *out, size_t size)
+{
+    if (!(value >= -1e15 && value <= 1e15) || value != (double)(long long)value ||
+        (value == 0 && signbit(value)) || size < 24) {
+        snprintf(out, size, "%.17g", value);
+        return;
+    }
+    long long whole = (long long)value;
+    unsigned long long magnitude =
+        whole < 0 ? (unsigned long long)-whole : (unsigned long long)whole;
+    char digits[24];
+    size_t length = 0;
+    do {
+        digits[length++] = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    size_t position = 0;
+    if (whole < 0)
+        out[position++] = '-';
+    while (length)
+        out[position++] = digits[--length];
+    out[position] = '\0';
+}
+
 /* Builds the APPLY call for one district: KEYS then ARGV (see scripts.h). With
  * `with_values` false it only checks (and if needed dumps) the district; with values it is
  * applied blind (never a dump: see handle_apply_reply). */
@@ -325,7 +351,7 @@ static int build_apply(struct consumer *consumer, struct batch *batch, struct di
                          consumer->catalog->elements[value->element].id);
                 failed |= arguments_push(args, key, true);
                 failed |= arguments_push(args, entry->id, false);
-                snprintf(text, sizeof(text), "%.17g", value->value);
+                format_value(value->value, text, sizeof(text));
                 failed |= arguments_push(args, text, true);
                 triples++;
             }

@@ -8,6 +8,57 @@
 
 static const struct catalog *sort_catalog; /* qsort has no context argument */
 
+/* FNV-1a over the first `length` bytes: the dump's lookups of element and school ids. */
+static size_t hash_id(const char *text, size_t length)
+{
+    size_t hash = 2166136261u;
+    for (size_t i = 0; i < length; i++)
+        hash = (hash ^ (unsigned char)text[i]) * 16777619u;
+    return hash;
+}
+
+static int init_element_slots(struct district_cache *cache)
+{
+    size_t size = 16;
+    while (size < 4 * cache->catalog->element_count)
+        size *= 2;
+    cache->element_slots = calloc(size, sizeof(int));
+    if (!cache->element_slots)
+        return -1;
+    cache->element_mask = size - 1;
+    for (size_t e = 0; e < cache->catalog->element_count; e++) {
+        const char *id = cache->catalog->elements[e].id;
+        size_t slot = hash_id(id, strlen(id)) & cache->element_mask;
+        while (cache->element_slots[slot])
+            slot = (slot + 1) & cache->element_mask;
+        cache->element_slots[slot] = (int)e + 1;
+    }
+    return 0;
+}
+
+static int find_element(const struct district_cache *cache, const char *id)
+{
+    size_t slot = hash_id(id, strlen(id)) & cache->element_mask;
+    for (int index; (index = cache->element_slots[slot]) != 0;
+         slot = (slot + 1) & cache->element_mask)
+        if (strcmp(cache->catalog->elements[index - 1].id, id) == 0)
+            return index - 1;
+    return -1;
+}
+
+double district_cache_parse_value(const char *text)
+{
+    const char *digits = text + (*text == '-');
+    long long whole = 0;
+    size_t length = 0;
+    while (digits[length] >= '0' && digits[length] <= '9' && length < 16)
+        whole = whole * 10 + (digits[length++] - '0');
+    /* Up to 15 digits are exact in a double; "-0" keeps its sign through strtod. */
+    if (length > 0 && length < 16 && digits[length] == '\0' && !(whole == 0 && digits != text))
+        return (double)(digits != text ? -whole : whole);
+    return strtod(text, NULL);
+}
+
 static int compare_district_order(const void *left, const void *right)
 {
     return strcmp(sort_catalog->districts[*(const size_t *)left].id,
@@ -38,7 +89,8 @@ int district_cache_init(struct district_cache *cache, const struct catalog *cata
     cache->states = calloc(districts, sizeof(struct district_state));
     cache->district_order = malloc(districts * sizeof(size_t));
     cache->columns = malloc((STAGE_COUNT * catalog->element_count + 1) * sizeof(int));
-    if (!cache->states || !cache->district_order || !cache->columns) {
+    if (!cache->states || !cache->district_order || !cache->columns ||
+        init_element_slots(cache) != 0) {
         district_cache_free(cache);
         return -1;
     }
@@ -121,10 +173,12 @@ void district_cache_free(struct district_cache *cache)
     free(cache->states);
     free(cache->district_order);
     free(cache->columns);
+    free(cache->element_slots);
     free(cache->scratch);
     cache->states = NULL;
     cache->district_order = NULL;
     cache->columns = NULL;
+    cache->element_slots = NULL;
     cache->scratch = NULL;
 }
 
@@ -332,10 +386,47 @@ static int load_schools(struct district_cache *cache, struct district_state *sta
     return 0;
 }
 
+/* The loaded schools by id, for the dump's cells: open addressing, index + 1, 0 = empty. */
+struct school_table {
+    size_t *slots;
+    size_t mask;
+};
+
+static int school_table_build(struct school_table *table, const struct district_state *state)
+{
+    size_t size = 16;
+    while (size < 2 * state->school_count)
+        size *= 2;
+    table->slots = calloc(size, sizeof(size_t));
+    table->mask = size - 1;
+    if (!table->slots)
+        return -1;
+    for (size_t s = 0; s < state->school_count; s++) {
+        const char *id = state->schools[s].id;
+        size_t slot = hash_id(id, strlen(id)) & table->mask;
+        while (table->slots[slot])
+            slot = (slot + 1) & table->mask;
+        table->slots[slot] = s + 1;
+    }
+    return 0;
+}
+
+static int school_table_find(const struct school_table *table, const struct district_state *state,
+                             const char *id, size_t length)
+{
+    size_t slot = hash_id(id, length) & table->mask;
+    for (size_t index; (index = table->slots[slot]) != 0; slot = (slot + 1) & table->mask) {
+        const char *candidate = state->schools[index - 1].id;
+        if (strncmp(candidate, id, length) == 0 && candidate[length] == '\0')
+            return (int)(index - 1);
+    }
+    return -1;
+}
+
 /* Fills one period from "school/element" -> "id value" pairs. Cells of schools or elements
  * this catalog does not know are skipped (a catalog may drop an element). */
 static int load_cells(struct district_cache *cache, struct district_state *state, int period,
-                      const redisReply *pairs)
+                      const redisReply *pairs, const struct school_table *schools)
 {
     if (pairs->type != REDIS_REPLY_ARRAY || pairs->elements % 2)
         return -1;
@@ -349,12 +440,12 @@ static int load_cells(struct district_cache *cache, struct district_state *state
         const char *space = cell ? strchr(cell, ' ') : NULL;
         if (!slash || !space)
             continue;
-        int school = find_school(state, field, (size_t)(slash - field));
-        int element = catalog_find_element(cache->catalog, slash + 1);
+        int school = school_table_find(schools, state, field, (size_t)(slash - field));
+        int element = find_element(cache, slash + 1);
         if (school < 0 || element < 0)
             continue;
         if (set_cell(cache, state, slot, (size_t)school, (size_t)element,
-                     strtod(space + 1, NULL)) != 0)
+                     district_cache_parse_value(space + 1)) != 0)
             return -1;
     }
     return 0;
@@ -370,11 +461,17 @@ int district_cache_load(struct district_cache *cache, struct district_state *sta
     const redisReply *periods = dump->element[1];
     if (periods->type != REDIS_REPLY_ARRAY || dump->elements != 2 + periods->elements)
         goto fail;
+    struct school_table schools;
+    if (school_table_build(&schools, state) != 0)
+        goto fail;
     for (size_t p = 0; p < periods->elements; p++) {
         int period = atoi(periods->element[p]->str ? periods->element[p]->str : "0");
-        if (load_cells(cache, state, period, dump->element[2 + p]) != 0)
+        if (load_cells(cache, state, period, dump->element[2 + p], &schools) != 0) {
+            free(schools.slots);
             goto fail;
+        }
     }
+    free(schools.slots);
     state->cellsver = cellsver;
     state->registry = registry;
     state->loaded = true;

@@ -60,6 +60,8 @@ struct district_cache {
     size_t *district_order;        /* state indexes sorted by district id, for bsearch */
     size_t budget_bytes, resident_bytes;
     struct district_state *oldest, *newest;
+    int *element_slots;         /* open-addressing table: element index + 1, 0 = empty */
+    size_t element_mask;        /* table size - 1 (a power of two) */
     int *columns;               /* STAGE_COUNT × element_count: column in the row, or -1 */
     size_t widths[STAGE_COUNT]; /* row width per stage */
     double *scratch;            /* one period expanded (district_state_figures) */
@@ -74,6 +76,10 @@ int district_cache_init(struct district_cache *cache, const struct catalog *cata
 void district_cache_free(struct district_cache *cache);
 
 struct district_state *district_cache_get(struct district_cache *cache, const char *district);
+
+/* Parses a cell value as the worker stored it ("%.17g", or the integer itself): exactly what
+ * strtod gives, without strtod for whole numbers. */
+double district_cache_parse_value(const char *text);
 
 /* Index of a school in the (loaded) state, or -1. */
 int district_state_find_school(const struct district_state *state, const char *school);

@@ -214,10 +214,34 @@ static void evicts_least_recently_used(void **unused)
     catalog_free(catalog);
 }
 
+/* Whole numbers skip strtod: the doubles must be the very same, sign of zero included. */
+static void parses_values_exactly(void **unused)
+{
+    (void)unused;
+    const char *texts[] = {"0",
+                           "-0",
+                           "120",
+                           "-5",
+                           "7",
+                           "123456789012345",
+                           "-123456789012345",
+                           "1234567890123456",
+                           "0.10000000000000001",
+                           "12.5",
+                           "1e+20",
+                           "-2.5e-05",
+                           "9007199254740993"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(*texts); i++) {
+        double want = strtod(texts[i], NULL), got = district_cache_parse_value(texts[i]);
+        if (memcmp(&want, &got, sizeof(double)) != 0)
+            fail_msg("%s: %.17g, want %.17g", texts[i], got, want);
+    }
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(loads_and_expands_exactly),
-                                       cmocka_unit_test(refuses_malformed_dumps),
-                                       cmocka_unit_test(evicts_least_recently_used)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(loads_and_expands_exactly), cmocka_unit_test(refuses_malformed_dumps),
+        cmocka_unit_test(evicts_least_recently_used), cmocka_unit_test(parses_values_exactly)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
