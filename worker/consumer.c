@@ -636,9 +636,10 @@ static int read_stores(struct consumer *consumer, int queued)
  * documents), so a pass over thousands of districts must not sit in the output buffer at once. */
 #define STORE_CHUNK 8
 
-/* Loads the districts of `states` that are not loaded (check-only APPLYs, pipelined; each dump
- * is read and digested before the next, so only one is held at a time). */
-static int load_districts(struct consumer *consumer, struct district_state *const *states,
+/* Loads the districts of `states` that are not loaded with check-only APPLYs (the script
+ * dumps them), pipelined; each dump is read and digested before the next, so only one is held
+ * at a time. */
+static int load_by_script(struct consumer *consumer, struct district_state *const *states,
                           size_t count)
 {
     struct batch none = {0};
@@ -666,6 +667,158 @@ static int load_districts(struct consumer *consumer, struct district_state *cons
         }
         freeReplyObject(reply);
     }
+    return result;
+}
+
+/* ---- loading a district before its store --------------------------------------------------
+ *
+ * A district that is not loaded when its store comes due is read with plain commands in one
+ * MULTI/EXEC (cellsver, registry version, schools, periods, the cells of each period), which
+ * is as atomic as the APPLY script's dump but ~3x cheaper for Redis: a dump made inside Lua
+ * converts every field into a Lua string and back (HGETALL of a 5 700-field cells hash: 0.5 ms
+ * plain, 1.8 ms through EVAL). The periods to read are learnt first (ZRANGE, pipelined for the
+ * chunk); should a period appear in between -- the ZRANGE inside the transaction disagrees --
+ * the district is loaded through the script instead. */
+
+/* Queues MULTI … EXEC reading one district. Returns the number of replies to read, or -1. */
+static int append_load_transaction(struct consumer *consumer, const struct district_state *state,
+                                   const redisReply *periods)
+{
+    const char *district = state->district->id;
+    char state_key[KEY_MAX], registry_key[KEY_MAX], schools_key[KEY_MAX], periods_key[KEY_MAX];
+    keys_district(state_key, KEY_DISTRICT_STATE, district, 0);
+    keys_district(registry_key, KEY_DISTRICT_REGISTRY, district, 0);
+    keys_district(schools_key, KEY_DISTRICT_SCHOOLS, district, 0);
+    keys_district(periods_key, KEY_DISTRICT_PERIODS, district, 0);
+    const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
+    const char *cellsver[] = {"HGET", state_key, "cellsver"}, *registry[] = {"GET", registry_key};
+    const char *schools[] = {"HGETALL", schools_key};
+    const char *members[] = {"ZRANGE", periods_key, "0", "-1"};
+    redis_link_append(&consumer->link, 1, multi, NULL);
+    redis_link_append(&consumer->link, 3, cellsver, NULL);
+    redis_link_append(&consumer->link, 2, registry, NULL);
+    redis_link_append(&consumer->link, 2, schools, NULL);
+    redis_link_append(&consumer->link, 4, members, NULL);
+    for (size_t p = 0; p < periods->elements; p++) {
+        char cells_key[KEY_MAX];
+        snprintf(cells_key, sizeof(cells_key), "edumon:{%s}:cells:%s", district,
+                 periods->element[p]->str ? periods->element[p]->str : "");
+        const char *cells[] = {"HGETALL", cells_key};
+        redis_link_append(&consumer->link, 2, cells, NULL);
+    }
+    redis_link_append(&consumer->link, 1, exec, NULL);
+    return 6 + (int)periods->elements;
+}
+
+static bool same_periods(const redisReply *left, const redisReply *right)
+{
+    if (left->type != REDIS_REPLY_ARRAY || right->type != REDIS_REPLY_ARRAY ||
+        left->elements != right->elements)
+        return false;
+    for (size_t i = 0; i < left->elements; i++)
+        if (!left->element[i]->str || !right->element[i]->str ||
+            strcmp(left->element[i]->str, right->element[i]->str) != 0)
+            return false;
+    return true;
+}
+
+static long long reply_number(const redisReply *reply)
+{
+    return reply->type == REDIS_REPLY_STRING ? atoll(reply->str) : 0;
+}
+
+/* Digests one EXEC answer {cellsver, registry, schools, periods, cells…}: 0 loaded, 1 the
+ * periods moved (load it through the script), -1 error. */
+static int load_from_transaction(struct consumer *consumer, struct district_state *state,
+                                 const redisReply *periods, const redisReply *answer)
+{
+    if (!answer || answer->type != REDIS_REPLY_ARRAY || answer->elements != 4 + periods->elements)
+        return -1;
+    if (!same_periods(periods, answer->element[3]))
+        return 1;
+    redisReply **parts = malloc((2 + periods->elements) * sizeof(redisReply *));
+    if (!parts)
+        return -1;
+    parts[0] = answer->element[2];
+    parts[1] = answer->element[3];
+    for (size_t p = 0; p < periods->elements; p++)
+        parts[2 + p] = answer->element[4 + p];
+    redisReply dump = {
+        .type = REDIS_REPLY_ARRAY, .elements = 2 + periods->elements, .element = parts};
+    int result =
+        district_cache_load(&consumer->cache, state, &dump, reply_number(answer->element[0]),
+                            reply_number(answer->element[1]));
+    free(parts);
+    return result;
+}
+
+/* Reads `count` replies of a pipeline, keeping only the last (EXEC's). NULL on error. */
+static redisReply *read_transaction(struct consumer *consumer, int count)
+{
+    redisReply *last = NULL;
+    for (int i = 0; i < count; i++) {
+        redisReply *reply = redis_link_reply(&consumer->link);
+        if (!reply) {
+            if (last)
+                freeReplyObject(last);
+            return NULL;
+        }
+        if (last)
+            freeReplyObject(last);
+        last = reply;
+    }
+    return last;
+}
+
+/* Loads the districts of `states` (at most STORE_CHUNK) that are not loaded. */
+static int load_districts(struct consumer *consumer, struct district_state *const *states,
+                          size_t count)
+{
+    struct district_state *pending[STORE_CHUNK], *moved[STORE_CHUNK];
+    redisReply *periods[STORE_CHUNK];
+    size_t pending_count = 0, moved_count = 0;
+    for (size_t i = 0; i < count && pending_count < STORE_CHUNK; i++) {
+        if (states[i]->loaded)
+            continue;
+        char key[KEY_MAX];
+        keys_district(key, KEY_DISTRICT_PERIODS, states[i]->district->id, 0);
+        const char *argv[] = {"ZRANGE", key, "0", "-1"};
+        redis_link_append(&consumer->link, 4, argv, NULL);
+        pending[pending_count++] = states[i];
+    }
+    int result = 0;
+    for (size_t i = 0; i < pending_count; i++) {
+        periods[i] = redis_link_reply(&consumer->link);
+        if (!periods[i] || periods[i]->type != REDIS_REPLY_ARRAY) {
+            for (size_t j = 0; j <= i; j++)
+                if (periods[j])
+                    freeReplyObject(periods[j]);
+            return -1; /* the link is closed, or out of step: start afresh */
+        }
+    }
+    int replies[STORE_CHUNK];
+    for (size_t i = 0; i < pending_count; i++)
+        replies[i] = append_load_transaction(consumer, pending[i], periods[i]);
+    for (size_t i = 0; i < pending_count; i++) {
+        redisReply *answer = read_transaction(consumer, replies[i]);
+        int loaded = answer ? load_from_transaction(consumer, pending[i], periods[i], answer) : -1;
+        if (loaded == 1)
+            moved[moved_count++] = pending[i];
+        else if (loaded != 0)
+            result = -1;
+        if (answer)
+            freeReplyObject(answer);
+        else
+            result = -1;
+        freeReplyObject(periods[i]);
+        if (!answer) {
+            for (size_t j = i + 1; j < pending_count; j++)
+                freeReplyObject(periods[j]);
+            return -1;
+        }
+    }
+    if (result == 0 && moved_count > 0)
+        result = load_by_script(consumer, moved, moved_count);
     return result;
 }
 
