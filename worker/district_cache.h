@@ -2,10 +2,11 @@
  *
  * Redis holds the truth (the cells hashes); the worker keeps a compact copy of some districts
  * so that recomputing a snapshot costs no round trip beyond the apply itself. A copy is tagged
- * with the district's cellsver and registry version: when the apply script sees that another
- * writer (another worker, a registration) moved them, it returns a full dump and the copy is
- * rebuilt (district_cache_load); otherwise the worker replays the writes the script reports it
- * accepted (district_state_set), so the copy stays equal to Redis without keeping entry ids.
+ * with the district's cellsver and registry version: when the apply script reports that
+ * another writer (another worker, a registration) moved them, the copy is dropped (and loaded
+ * again when needed: district_cache_load); otherwise the worker replays the writes the script
+ * reports it accepted (district_state_set), so the copy stays equal to Redis without keeping
+ * entry ids.
  *
  * Memory is bounded: the loaded districts form a least-recently-used list, and
  * district_cache_trim() unloads the oldest while the copies exceed the budget. An unloaded
