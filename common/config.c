@@ -136,7 +136,9 @@ static void print_usage(enum config_role role, const char *program)
                "  --claim-idle MS   idle time before taking over another consumer's entries "
                "[EDUMON_CLAIM_IDLE_MS, default 30000]\n"
                "  --retention-hours H  keep acknowledged stream entries this long "
-               "[EDUMON_STREAM_RETENTION_HOURS, default 168]\n");
+               "[EDUMON_STREAM_RETENTION_HOURS, default 168]\n"
+               "  --cache-mb MB     memory for the copies of districts kept between batches; "
+               "0 = none [EDUMON_WORKER_CACHE_MB, default 24]\n");
     printf("  --help            this text\n");
 }
 
@@ -161,9 +163,9 @@ static bool parse_int(const char *text, int low, int high, int *out)
 }
 
 static const char *const known_flags[] = {
-    "--redis",          "--catalog",         "--log-level",      "--listen",   "--web",
-    "--max-body",       "--max-connections", "--rate-limit",     "--consumer", "--batch",
-    "--max-deliveries", "--claim-idle",      "--retention-hours"};
+    "--redis",          "--catalog",         "--log-level",       "--listen",   "--web",
+    "--max-body",       "--max-connections", "--rate-limit",      "--consumer", "--batch",
+    "--max-deliveries", "--claim-idle",      "--retention-hours", "--cache-mb"};
 
 static int check_flags(int argc, char **argv)
 {
@@ -258,6 +260,7 @@ enum config_result config_load(struct config *config, enum config_role role, int
     config->max_deliveries = 5;
     config->claim_idle_ms = 30000;
     config->retention_hours = 168;
+    config->cache_mb = 24;
     config->max_body_bytes = 1 << 20;
     config->max_connections = 4096;
     config->rate_limit = 600;
@@ -268,6 +271,8 @@ enum config_result config_load(struct config *config, enum config_role role, int
                   &config->claim_idle_ms) ||
         !load_int(argc, argv, "--retention-hours", "EDUMON_STREAM_RETENTION_HOURS", 1, 87600,
                   &config->retention_hours) ||
+        !load_int(argc, argv, "--cache-mb", "EDUMON_WORKER_CACHE_MB", 0, 1048576,
+                  &config->cache_mb) ||
         !load_int(argc, argv, "--max-body", "EDUMON_MAX_BODY", 1024, 64 << 20,
                   &config->max_body_bytes) ||
         !load_int(argc, argv, "--max-connections", "EDUMON_MAX_CONNECTIONS", 1, 1000000,

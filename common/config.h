@@ -32,6 +32,7 @@ struct config {
     int max_deliveries;  /* worker: deliveries before an entry goes to the dead-letter stream */
     int claim_idle_ms;   /* worker: idle time before XAUTOCLAIM takes an entry over */
     int retention_hours; /* worker: acknowledged entries older than this are trimmed */
+    int cache_mb;        /* worker: memory budget of the loaded districts' copies, MiB */
     int max_body_bytes;  /* api */
     int max_connections;
     int rate_limit; /* api: submissions per token per minute, 0 = unlimited */

@@ -2,7 +2,8 @@
  *
  * One batch at a time: read (own pending entries first after every (re)connect, then new
  * ones), validate each entry again against the catalog and registry, apply the valid ones with
- * the APPLY script (last-writer-wins per cell); then recompute the touched districts' snapshots
+ * the APPLY script (last-writer-wins per cell; a district the bounded cache has no copy of is
+ * applied blind and loaded once, before its store); then recompute the touched districts' snapshots
  * and store them with the STORE script, record each entry's status, and only then XACK. When
  * the worker is behind (full batches), a district's store waits up to a window (a quarter of
  * the claim idle time, at most 10 s) so that the entries of several batches share one

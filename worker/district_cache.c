@@ -6,14 +6,101 @@
 #include <stdlib.h>
 #include <string.h>
 
-int district_cache_init(struct district_cache *cache, const struct catalog *catalog)
+static const struct catalog *sort_catalog; /* qsort has no context argument */
+
+/* FNV-1a over the first `length` bytes: the dump's lookups of element and school ids. */
+static size_t hash_id(const char *text, size_t length)
 {
-    cache->catalog = catalog;
-    cache->states = calloc(catalog->district_count, sizeof(struct district_state));
-    if (!cache->states)
+    size_t hash = 2166136261u;
+    for (size_t i = 0; i < length; i++)
+        hash = (hash ^ (unsigned char)text[i]) * 16777619u;
+    return hash;
+}
+
+static int init_element_slots(struct district_cache *cache)
+{
+    size_t size = 16;
+    while (size < 4 * cache->catalog->element_count)
+        size *= 2;
+    cache->element_slots = calloc(size, sizeof(int));
+    if (!cache->element_slots)
         return -1;
-    for (size_t i = 0; i < catalog->district_count; i++)
+    cache->element_mask = size - 1;
+    for (size_t e = 0; e < cache->catalog->element_count; e++) {
+        const char *id = cache->catalog->elements[e].id;
+        size_t slot = hash_id(id, strlen(id)) & cache->element_mask;
+        while (cache->element_slots[slot])
+            slot = (slot + 1) & cache->element_mask;
+        cache->element_slots[slot] = (int)e + 1;
+    }
+    return 0;
+}
+
+static int find_element(const struct district_cache *cache, const char *id)
+{
+    size_t slot = hash_id(id, strlen(id)) & cache->element_mask;
+    for (int index; (index = cache->element_slots[slot]) != 0;
+         slot = (slot + 1) & cache->element_mask)
+        if (strcmp(cache->catalog->elements[index - 1].id, id) == 0)
+            return index - 1;
+    return -1;
+}
+
+double district_cache_parse_value(const char *text)
+{
+    const char *digits = text + (*text == '-');
+    long long whole = 0;
+    size_t length = 0;
+    while (digits[length] >= '0' && digits[length] <= '9' && length < 16)
+        whole = whole * 10 + (digits[length++] - '0');
+    /* Up to 15 digits are exact in a double; "-0" keeps its sign through strtod. */
+    if (length > 0 && length < 16 && digits[length] == '\0' && !(whole == 0 && digits != text))
+        return (double)(digits != text ? -whole : whole);
+    return strtod(text, NULL);
+}
+
+static int compare_district_order(const void *left, const void *right)
+{
+    return strcmp(sort_catalog->districts[*(const size_t *)left].id,
+                  sort_catalog->districts[*(const size_t *)right].id);
+}
+
+/* Which elements each stage may report, and where each sits in that stage's row. */
+static void init_columns(struct district_cache *cache)
+{
+    const struct catalog *catalog = cache->catalog;
+    for (size_t stage = 0; stage < STAGE_COUNT; stage++) {
+        size_t width = 0;
+        for (size_t e = 0; e < catalog->element_count; e++) {
+            bool allowed = catalog->elements[e].stages & (1u << stage);
+            cache->columns[stage * catalog->element_count + e] = allowed ? (int)width++ : -1;
+        }
+        cache->widths[stage] = width;
+    }
+}
+
+int district_cache_init(struct district_cache *cache, const struct catalog *catalog,
+                        size_t budget_bytes)
+{
+    memset(cache, 0, sizeof(*cache));
+    cache->catalog = catalog;
+    cache->budget_bytes = budget_bytes;
+    size_t districts = catalog->district_count ? catalog->district_count : 1;
+    cache->states = calloc(districts, sizeof(struct district_state));
+    cache->district_order = malloc(districts * sizeof(size_t));
+    cache->columns = malloc((STAGE_COUNT * catalog->element_count + 1) * sizeof(int));
+    if (!cache->states || !cache->district_order || !cache->columns ||
+        init_element_slots(cache) != 0) {
+        district_cache_free(cache);
+        return -1;
+    }
+    for (size_t i = 0; i < catalog->district_count; i++) {
         cache->states[i].district = &catalog->districts[i];
+        cache->district_order[i] = i;
+    }
+    sort_catalog = catalog;
+    qsort(cache->district_order, catalog->district_count, sizeof(size_t), compare_district_order);
+    init_columns(cache);
     return 0;
 }
 
@@ -21,7 +108,7 @@ static void free_periods(struct district_state *state)
 {
     for (size_t p = 0; p < state->period_count; p++) {
         free(state->periods[p].values);
-        free(state->periods[p].ids);
+        free(state->periods[p].strays);
         free(state->periods[p].indicator_values);
     }
     free(state->periods);
@@ -29,65 +116,143 @@ static void free_periods(struct district_state *state)
     state->period_count = 0;
 }
 
-static void reset_state(struct district_state *state)
+static void unlink_state(struct district_cache *cache, struct district_state *state)
 {
+    if (state->older)
+        state->older->newer = state->newer;
+    else if (cache->oldest == state)
+        cache->oldest = state->newer;
+    if (state->newer)
+        state->newer->older = state->older;
+    else if (cache->newest == state)
+        cache->newest = state->older;
+    state->older = state->newer = NULL;
+}
+
+static void link_newest(struct district_cache *cache, struct district_state *state)
+{
+    state->older = cache->newest;
+    state->newer = NULL;
+    if (cache->newest)
+        cache->newest->newer = state;
+    else
+        cache->oldest = state;
+    cache->newest = state;
+}
+
+/* Frees the copy; the state keeps only its district. */
+static void reset_state(struct district_cache *cache, struct district_state *state)
+{
+    if (state->loaded) {
+        unlink_state(cache, state);
+        cache->resident_bytes -= state->bytes;
+    }
     free_periods(state);
     free(state->schools);
+    free(state->row_start);
     state->schools = NULL;
+    state->row_start = NULL;
     state->school_count = 0;
+    state->bytes = 0;
     state->loaded = false;
+}
+
+/* Counts `delta` more bytes held by the state (and by the cache when it is loaded). */
+static void account(struct district_cache *cache, struct district_state *state, size_t delta)
+{
+    state->bytes += delta;
+    if (state->loaded)
+        cache->resident_bytes += delta;
 }
 
 void district_cache_free(struct district_cache *cache)
 {
-    if (!cache->states)
-        return;
-    for (size_t i = 0; i < cache->catalog->district_count; i++)
-        reset_state(&cache->states[i]);
+    if (cache->states)
+        for (size_t i = 0; i < cache->catalog->district_count; i++)
+            reset_state(cache, &cache->states[i]);
     free(cache->states);
+    free(cache->district_order);
+    free(cache->columns);
+    free(cache->element_slots);
+    free(cache->scratch);
     cache->states = NULL;
+    cache->district_order = NULL;
+    cache->columns = NULL;
+    cache->element_slots = NULL;
+    cache->scratch = NULL;
 }
 
 struct district_state *district_cache_get(struct district_cache *cache, const char *district)
 {
-    int index = catalog_find_district(cache->catalog, district);
-    return index < 0 ? NULL : &cache->states[index];
+    size_t low = 0, high = cache->catalog->district_count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        size_t index = cache->district_order[middle];
+        int order = strcmp(cache->catalog->districts[index].id, district);
+        if (order == 0)
+            return &cache->states[index];
+        if (order < 0)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return NULL;
 }
 
-int entry_id_parse(const char *text, struct entry_id *out)
+/* Binary search over the sorted schools for the first `length` bytes of `school`. */
+static int find_school(const struct district_state *state, const char *school, size_t length)
 {
-    char *end = NULL;
-    out->ms = strtoull(text, &end, 10);
-    if (end == text || *end != '-')
+    if (length > SCHOOL_ID_MAX)
         return -1;
-    const char *sequence = end + 1;
-    out->seq = strtoull(sequence, &end, 10);
-    return end == sequence || *end ? -1 : 0;
-}
-
-static int compare_entry_ids(struct entry_id left, struct entry_id right)
-{
-    if (left.ms != right.ms)
-        return left.ms < right.ms ? -1 : 1;
-    if (left.seq != right.seq)
-        return left.seq < right.seq ? -1 : 1;
-    return 0;
-}
-
-static int compare_schools(const void *left, const void *right)
-{
-    return strcmp(((const struct school *)left)->id, ((const struct school *)right)->id);
+    size_t low = 0, high = state->school_count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        const char *id = state->schools[middle].id;
+        int order = strncmp(id, school, length);
+        if (order == 0 && id[length] != '\0')
+            order = 1; /* a longer id sorts after its prefix */
+        if (order == 0)
+            return (int)middle;
+        if (order < 0)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return -1;
 }
 
 int district_state_find_school(const struct district_state *state, const char *school)
 {
-    struct school key = {0};
-    snprintf(key.id, sizeof(key.id), "%s", school);
-    const struct school *found =
-        state->school_count
-            ? bsearch(&key, state->schools, state->school_count, sizeof(key), compare_schools)
-            : NULL;
-    return found ? (int)(found - state->schools) : -1;
+    return find_school(state, school, strlen(school));
+}
+
+void district_cache_touch(struct district_cache *cache, struct district_state *state)
+{
+    if (!state->loaded || cache->newest == state)
+        return;
+    unlink_state(cache, state);
+    link_newest(cache, state);
+}
+
+void district_cache_evict(struct district_cache *cache, struct district_state *state)
+{
+    reset_state(cache, state);
+}
+
+size_t district_cache_trim(struct district_cache *cache)
+{
+    size_t evicted = 0;
+    while (cache->oldest && cache->resident_bytes > cache->budget_bytes) {
+        reset_state(cache, cache->oldest);
+        evicted++;
+    }
+    cache->evictions += evicted;
+    return evicted;
+}
+
+static size_t row_cells(const struct district_state *state)
+{
+    return state->row_start ? state->row_start[state->school_count] : 0;
 }
 
 struct period_state *district_state_period(struct district_cache *cache,
@@ -103,50 +268,105 @@ struct period_state *district_state_period(struct district_cache *cache,
     if (!grown)
         return NULL;
     state->periods = grown;
-    size_t cells = state->school_count * cache->catalog->element_count;
-    struct period_state fresh = {period, malloc((cells ? cells : 1) * sizeof(double)),
-                                 calloc(cells ? cells : 1, sizeof(struct entry_id)),
-                                 malloc(cache->catalog->indicator_count * sizeof(double))};
-    if (!fresh.values || !fresh.ids || !fresh.indicator_values) {
+    size_t cells = row_cells(state), indicators = cache->catalog->indicator_count;
+    struct period_state fresh = {period, malloc((cells ? cells : 1) * sizeof(double)), NULL, 0,
+                                 malloc((indicators ? indicators : 1) * sizeof(double))};
+    if (!fresh.values || !fresh.indicator_values) {
         free(fresh.values);
-        free(fresh.ids);
         free(fresh.indicator_values);
         return NULL;
     }
     for (size_t i = 0; i < cells; i++)
         fresh.values[i] = NAN;
-    for (size_t i = 0; i < cache->catalog->indicator_count; i++)
+    for (size_t i = 0; i < indicators; i++)
         fresh.indicator_values[i] = NAN;
     memmove(&state->periods[position + 1], &state->periods[position],
             (state->period_count - position) * sizeof(struct period_state));
     state->periods[position] = fresh;
     state->period_count++;
+    account(cache, state, sizeof(struct period_state) + (cells + indicators) * sizeof(double));
     return &state->periods[position];
 }
 
-bool district_state_apply(struct district_cache *cache, struct district_state *state, int period,
-                          int school, int element, struct entry_id id, double value)
+/* Writes a value into its row, or among the strays when its stage has no column for it. */
+static int set_cell(struct district_cache *cache, struct district_state *state,
+                    struct period_state *slot, size_t school, size_t element, double value)
 {
-    struct period_state *slot = district_state_period(cache, state, period);
-    if (!slot) {
-        state->loaded = false; /* force a reload rather than compute from a partial copy */
-        return false;
+    size_t element_count = cache->catalog->element_count;
+    int column = cache->columns[(size_t)state->schools[school].stage * element_count + element];
+    if (column >= 0) {
+        slot->values[state->row_start[school] + (size_t)column] = value;
+        return 0;
     }
-    size_t cell = (size_t)school * cache->catalog->element_count + (size_t)element;
-    if (!isnan(slot->values[cell]) && compare_entry_ids(id, slot->ids[cell]) <= 0)
-        return false;
-    slot->values[cell] = value;
-    slot->ids[cell] = id;
-    return true;
+    for (size_t i = 0; i < slot->stray_count; i++) {
+        if (slot->strays[i].school == school && slot->strays[i].element == element) {
+            slot->strays[i].value = value;
+            return 0;
+        }
+    }
+    struct stray_cell *grown =
+        realloc(slot->strays, (slot->stray_count + 1) * sizeof(struct stray_cell));
+    if (!grown)
+        return -1;
+    slot->strays = grown;
+    slot->strays[slot->stray_count++] = (struct stray_cell){school, element, value};
+    account(cache, state, sizeof(struct stray_cell));
+    return 0;
 }
 
-static int load_schools(struct district_state *state, const redisReply *pairs)
+int district_state_set(struct district_cache *cache, struct district_state *state, int period,
+                       size_t school, size_t element, double value)
+{
+    struct period_state *slot = district_state_period(cache, state, period);
+    if (!slot || school >= state->school_count || element >= cache->catalog->element_count ||
+        set_cell(cache, state, slot, school, element, value) != 0) {
+        reset_state(cache, state); /* reload rather than compute from a partial copy */
+        return -1;
+    }
+    return 0;
+}
+
+int district_state_figures(struct district_cache *cache, const struct district_state *state,
+                           size_t index, struct figures *out)
+{
+    size_t element_count = cache->catalog->element_count;
+    size_t cells = state->school_count * element_count;
+    if (cells > cache->scratch_capacity) {
+        double *grown = realloc(cache->scratch, cells * sizeof(double));
+        if (!grown)
+            return -1;
+        cache->scratch = grown;
+        cache->scratch_capacity = cells;
+    }
+    const struct period_state *slot = &state->periods[index];
+    for (size_t s = 0; s < state->school_count; s++) {
+        double *dense = cache->scratch + s * element_count;
+        const double *row = slot->values + state->row_start[s];
+        const int *columns = cache->columns + (size_t)state->schools[s].stage * element_count;
+        for (size_t e = 0; e < element_count; e++)
+            dense[e] = columns[e] >= 0 ? row[columns[e]] : NAN;
+    }
+    for (size_t i = 0; i < slot->stray_count; i++)
+        cache->scratch[slot->strays[i].school * element_count + slot->strays[i].element] =
+            slot->strays[i].value;
+    *out = (struct figures){state->schools, state->school_count, element_count, cache->scratch};
+    return 0;
+}
+
+static int compare_schools(const void *left, const void *right)
+{
+    return strcmp(((const struct school *)left)->id, ((const struct school *)right)->id);
+}
+
+static int load_schools(struct district_cache *cache, struct district_state *state,
+                        const redisReply *pairs)
 {
     if (pairs->type != REDIS_REPLY_ARRAY || pairs->elements % 2)
         return -1;
     size_t count = pairs->elements / 2;
     state->schools = calloc(count ? count : 1, sizeof(struct school));
-    if (!state->schools)
+    state->row_start = malloc((count + 1) * sizeof(size_t));
+    if (!state->schools || !state->row_start)
         return -1;
     for (size_t i = 0; i < count; i++) {
         const redisReply *json = pairs->element[2 * i + 1];
@@ -156,13 +376,57 @@ static int load_schools(struct district_state *state, const redisReply *pairs)
         state->school_count++;
     }
     qsort(state->schools, state->school_count, sizeof(struct school), compare_schools);
+    size_t offset = 0;
+    for (size_t s = 0; s < state->school_count; s++) {
+        state->row_start[s] = offset;
+        offset += cache->widths[state->schools[s].stage];
+    }
+    state->row_start[state->school_count] = offset;
+    account(cache, state, count * sizeof(struct school) + (count + 1) * sizeof(size_t));
     return 0;
+}
+
+/* The loaded schools by id, for the dump's cells: open addressing, index + 1, 0 = empty. */
+struct school_table {
+    size_t *slots;
+    size_t mask;
+};
+
+static int school_table_build(struct school_table *table, const struct district_state *state)
+{
+    size_t size = 16;
+    while (size < 2 * state->school_count)
+        size *= 2;
+    table->slots = calloc(size, sizeof(size_t));
+    table->mask = size - 1;
+    if (!table->slots)
+        return -1;
+    for (size_t s = 0; s < state->school_count; s++) {
+        const char *id = state->schools[s].id;
+        size_t slot = hash_id(id, strlen(id)) & table->mask;
+        while (table->slots[slot])
+            slot = (slot + 1) & table->mask;
+        table->slots[slot] = s + 1;
+    }
+    return 0;
+}
+
+static int school_table_find(const struct school_table *table, const struct district_state *state,
+                             const char *id, size_t length)
+{
+    size_t slot = hash_id(id, length) & table->mask;
+    for (size_t index; (index = table->slots[slot]) != 0; slot = (slot + 1) & table->mask) {
+        const char *candidate = state->schools[index - 1].id;
+        if (strncmp(candidate, id, length) == 0 && candidate[length] == '\0')
+            return (int)(index - 1);
+    }
+    return -1;
 }
 
 /* Fills one period from "school/element" -> "id value" pairs. Cells of schools or elements
  * this catalog does not know are skipped (a catalog may drop an element). */
 static int load_cells(struct district_cache *cache, struct district_state *state, int period,
-                      const redisReply *pairs)
+                      const redisReply *pairs, const struct school_table *schools)
 {
     if (pairs->type != REDIS_REPLY_ARRAY || pairs->elements % 2)
         return -1;
@@ -176,22 +440,13 @@ static int load_cells(struct district_cache *cache, struct district_state *state
         const char *space = cell ? strchr(cell, ' ') : NULL;
         if (!slash || !space)
             continue;
-        char school[SCHOOL_ID_MAX + 1], id_text[48];
-        size_t school_length = (size_t)(slash - field), id_length = (size_t)(space - cell);
-        if (school_length > SCHOOL_ID_MAX || id_length >= sizeof(id_text))
+        int school = school_table_find(schools, state, field, (size_t)(slash - field));
+        int element = find_element(cache, slash + 1);
+        if (school < 0 || element < 0)
             continue;
-        memcpy(school, field, school_length);
-        school[school_length] = '\0';
-        memcpy(id_text, cell, id_length);
-        id_text[id_length] = '\0';
-        int school_index = district_state_find_school(state, school);
-        int element = catalog_find_element(cache->catalog, slash + 1);
-        struct entry_id id;
-        if (school_index < 0 || element < 0 || entry_id_parse(id_text, &id) != 0)
-            continue;
-        size_t index = (size_t)school_index * cache->catalog->element_count + (size_t)element;
-        slot->values[index] = strtod(space + 1, NULL);
-        slot->ids[index] = id;
+        if (set_cell(cache, state, slot, (size_t)school, (size_t)element,
+                     district_cache_parse_value(space + 1)) != 0)
+            return -1;
     }
     return 0;
 }
@@ -199,23 +454,32 @@ static int load_cells(struct district_cache *cache, struct district_state *state
 int district_cache_load(struct district_cache *cache, struct district_state *state,
                         const redisReply *dump, long long cellsver, long long registry)
 {
-    reset_state(state);
+    reset_state(cache, state);
     if (dump->type != REDIS_REPLY_ARRAY || dump->elements < 2 ||
-        load_schools(state, dump->element[0]) != 0)
+        load_schools(cache, state, dump->element[0]) != 0)
         goto fail;
     const redisReply *periods = dump->element[1];
     if (periods->type != REDIS_REPLY_ARRAY || dump->elements != 2 + periods->elements)
         goto fail;
+    struct school_table schools;
+    if (school_table_build(&schools, state) != 0)
+        goto fail;
     for (size_t p = 0; p < periods->elements; p++) {
         int period = atoi(periods->element[p]->str ? periods->element[p]->str : "0");
-        if (load_cells(cache, state, period, dump->element[2 + p]) != 0)
+        if (load_cells(cache, state, period, dump->element[2 + p], &schools) != 0) {
+            free(schools.slots);
             goto fail;
+        }
     }
+    free(schools.slots);
     state->cellsver = cellsver;
     state->registry = registry;
     state->loaded = true;
+    cache->resident_bytes += state->bytes;
+    link_newest(cache, state);
+    cache->loads++;
     return 0;
 fail:
-    reset_state(state);
+    reset_state(cache, state);
     return -1;
 }

@@ -49,10 +49,10 @@ int main(int argc, char **argv)
     consumer_run(&consumer);
     log_message(LOG_INFO,
                 "worker %s stopped: %llu batches, %llu entries, %llu values applied, "
-                "%llu snapshots stored, %llu dead-lettered",
+                "%llu snapshots stored, %llu dead-lettered, %llu district loads, %llu evictions",
                 config.consumer, consumer.stats.batches, consumer.stats.entries,
                 consumer.stats.values_applied, consumer.stats.snapshots_stored,
-                consumer.stats.dead_lettered);
+                consumer.stats.dead_lettered, consumer.cache.loads, consumer.cache.evictions);
     consumer_free(&consumer);
     catalog_free(catalog);
     return EXIT_SUCCESS;

@@ -8,13 +8,19 @@
 /* APPLY: last-writer-wins per (school, period, element), ordered by stream id.
  *   KEYS[1] state hash (field cellsver)   KEYS[2] periods zset   KEYS[3] registry version
  *   KEYS[4] schools hash                  KEYS[5..] cells hash of each period in ARGV
- *   ARGV[1] the caller's cached cellsver   ARGV[2] the caller's cached registry version
+ *   ARGV[1] the caller's cached cellsver, or "blind"   ARGV[2] the caller's registry version
  *   ARGV[3] key prefix "edumon:{d}:cells:" ARGV[4..]: groups "period n field id value …"
  * A cell is written only when the entry's id is greater than the stored one, so replaying an
  * entry changes nothing. cellsver counts effective changes. Returns
- *   {cellsver_before, cellsver_after, registry_version, changed, dump}
- * where dump is empty when the caller's cache is current (its versions match), and otherwise
- * {schools…, periods…, cells of each period…} so the caller can rebuild its cache. */
+ *   {cellsver_before, cellsver_after, registry_version, changed, dump, accepted}
+ * where dump is empty when the caller's cache is current (its versions match) or the caller
+ * applies blind, and otherwise {schools…, periods…, cells of each period…} so the caller can
+ * rebuild its copy; accepted has one '1' (written) or '0' (older than the stored cell) per
+ * value in ARGV order, so that a caller whose copy was current (cellsver_before and
+ * registry_version equal to its own) replays exactly the writes made here without keeping
+ * entry ids. The worker applies values blind and checks the versions itself: a stale copy is
+ * dropped and reloaded once when the district's store comes due, not dumped with every batch;
+ * it asks for a dump only with a check-only call (no groups). */
 #define SCRIPT_APPLY                                                                               \
     "local function newer(a, b)\n"                                                                 \
     "  local am, as = string.match(a, '^(%d+)-(%d+)')\n"                                           \
@@ -24,6 +30,8 @@
     "end\n"                                                                                        \
     "local before = tonumber(redis.call('HGET', KEYS[1], 'cellsver') or '0')\n"                    \
     "local changed = 0\n"                                                                          \
+    "local blind = ARGV[1] == 'blind'\n"                                                           \
+    "local accepted = {}\n"                                                                        \
     "local i = 4\n"                                                                                \
     "local k = 5\n"                                                                                \
     "while i <= #ARGV do\n"                                                                        \
@@ -36,24 +44,26 @@
     "    local field, id, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]\n"                             \
     "    i = i + 3\n"                                                                              \
     "    local old = redis.call('HGET', cells, field)\n"                                           \
-    "    if not old or newer(id, string.match(old, '^(%S+)')) then\n"                              \
+    "    local write = not old or newer(id, string.match(old, '^(%S+)'))\n"                        \
+    "    if write then\n"                                                                          \
     "      redis.call('HSET', cells, field, id .. ' ' .. value)\n"                                 \
     "      changed = changed + 1\n"                                                                \
     "    end\n"                                                                                    \
+    "    accepted[#accepted + 1] = write and '1' or '0'\n"                                         \
     "  end\n"                                                                                      \
     "end\n"                                                                                        \
     "local after = before\n"                                                                       \
     "if changed > 0 then after = redis.call('HINCRBY', KEYS[1], 'cellsver', 1) end\n"              \
     "local registry = tonumber(redis.call('GET', KEYS[3]) or '0')\n"                               \
     "local dump = {}\n"                                                                            \
-    "if tostring(before) ~= ARGV[1] or tostring(registry) ~= ARGV[2] then\n"                       \
+    "if not blind and (tostring(before) ~= ARGV[1] or tostring(registry) ~= ARGV[2]) then\n"       \
     "  local periods = redis.call('ZRANGE', KEYS[2], 0, -1)\n"                                     \
     "  dump = {redis.call('HGETALL', KEYS[4]), periods}\n"                                         \
     "  for _, p in ipairs(periods) do\n"                                                           \
     "    table.insert(dump, redis.call('HGETALL', ARGV[3] .. p))\n"                                \
     "  end\n"                                                                                      \
     "end\n"                                                                                        \
-    "return {before, after, registry, changed, dump}\n"
+    "return {before, after, registry, changed, dump, table.concat(accepted)}\n"
 
 /* STORE: keep a period's snapshot if nothing newer is stored, bumping its version only when
  * the content changed.

@@ -20,3 +20,12 @@ foreach(module rate_limit snapshot_cache registry_cache)
     add_test(NAME unit.test_${module} COMMAND test_${module})
     set_tests_properties(unit.test_${module} PROPERTIES LABELS unit)
 endforeach()
+
+# The worker's district cache, tested against its own source file.
+add_executable(test_district_cache unit/test_district_cache.c
+    ${CMAKE_SOURCE_DIR}/worker/district_cache.c)
+target_include_directories(test_district_cache PRIVATE ${CMAKE_SOURCE_DIR}/worker)
+target_link_libraries(test_district_cache PRIVATE edumon_common PkgConfig::HIREDIS PkgConfig::CMOCKA)
+target_compile_definitions(test_district_cache PRIVATE EDUMON_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+add_test(NAME unit.test_district_cache COMMAND test_district_cache)
+set_tests_properties(unit.test_district_cache PROPERTIES LABELS unit)
