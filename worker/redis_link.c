@@ -122,6 +122,20 @@ void redis_link_append(struct redis_link *link, int argc, const char **argv, con
         redisAppendCommandArgv(link->context, argc, argv, lengths);
 }
 
+int redis_link_flush(struct redis_link *link)
+{
+    if (!link->context)
+        return -1;
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(link->context, &done) != REDIS_OK) {
+            check_io(link, NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 redisReply *redis_link_reply(struct redis_link *link)
 {
     if (!link->context)

@@ -41,6 +41,11 @@ redisReply *redis_link_command(struct redis_link *link, int argc, const char **a
 void redis_link_append(struct redis_link *link, int argc, const char **argv, const size_t *lengths);
 redisReply *redis_link_reply(struct redis_link *link);
 
+/* Sends what is queued without waiting for the replies, so that Redis works on it while the
+ * caller prepares the next commands (Redis never blocks on writing replies: they wait in its
+ * output buffer). Returns 0, or -1 after an I/O error (the link is then closed). */
+int redis_link_flush(struct redis_link *link);
+
 /* Queues EVALSHA of a script with `key_count` keys followed by the arguments in argv. */
 void redis_link_append_script(struct redis_link *link, enum link_script script, int key_count,
                               int argc, const char **argv, const size_t *lengths);
