@@ -293,6 +293,22 @@ static void format_value(double value, char *out, size_t size)
     out[position] = '\0';
 }
 
+/* Whether entry `i` is the batch's first submission for `state` in its period: the APPLY
+ * arguments (and the replay of its answer) group the values by district and period, in the
+ * order those first entries appear. */
+static bool opens_period_group(const struct batch *batch, size_t i,
+                               const struct district_state *state)
+{
+    const struct parsed_entry *entry = &batch->entries[i];
+    if (entry->kind != ENTRY_SUBMISSION || entry->state != state)
+        return false;
+    for (size_t j = 0; j < i; j++)
+        if (batch->entries[j].kind == ENTRY_SUBMISSION && batch->entries[j].state == state &&
+            batch->entries[j].submission->period == entry->submission->period)
+            return false;
+    return true;
+}
+
 /* Builds the APPLY call for one district: KEYS then ARGV (see scripts.h). With
  * `with_values` false it only checks (and if needed dumps) the district; with values it is
  * applied blind (never a dump: see handle_apply_reply). */
@@ -323,16 +339,9 @@ static int build_apply(struct consumer *consumer, struct batch *batch, struct di
         return failed;
     /* One group per period present in the batch for this district. */
     for (size_t i = 0; i < batch->count; i++) {
-        struct parsed_entry *first = &batch->entries[i];
-        if (first->kind != ENTRY_SUBMISSION || first->state != state)
+        if (!opens_period_group(batch, i, state))
             continue;
-        bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = batch->entries[j].kind == ENTRY_SUBMISSION && batch->entries[j].state == state &&
-                   batch->entries[j].submission->period == first->submission->period;
-        if (seen)
-            continue;
-        int period = first->submission->period;
+        int period = batch->entries[i].submission->period;
         keys_district(key, KEY_DISTRICT_CELLS, district, period);
         failed |= arguments_push(keys, key, true);
         snprintf(text, sizeof(text), "%04d", period);
@@ -397,16 +406,9 @@ static int replay_locally(struct consumer *consumer, struct batch *batch,
 {
     size_t flag = 0;
     for (size_t i = 0; i < batch->count; i++) {
-        struct parsed_entry *first = &batch->entries[i];
-        if (first->kind != ENTRY_SUBMISSION || first->state != state)
+        if (!opens_period_group(batch, i, state))
             continue;
-        bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = batch->entries[j].kind == ENTRY_SUBMISSION && batch->entries[j].state == state &&
-                   batch->entries[j].submission->period == first->submission->period;
-        if (seen)
-            continue;
-        int period = first->submission->period;
+        int period = batch->entries[i].submission->period;
         for (size_t j = i; j < batch->count; j++) {
             struct parsed_entry *entry = &batch->entries[j];
             if (entry->kind != ENTRY_SUBMISSION || entry->state != state ||
@@ -474,27 +476,36 @@ static int handle_apply_reply(struct consumer *consumer, struct batch *batch,
     return 0;
 }
 
-/* Sends APPLY for every touched district in one pipeline and digests the replies. */
-static int apply_round(struct consumer *consumer, struct batch *batch, bool with_values)
+/* Reads the replies of `count` APPLYs queued for `states`, in order; `result` -1 (a failure
+ * while queueing) still reads them all, to stay in step. Returns 0, or -1. */
+static int read_apply_replies(struct consumer *consumer, struct batch *batch,
+                              struct district_state *const *states, size_t count, bool with_values,
+                              int result)
 {
-    int failed = 0;
-    for (size_t i = 0; i < batch->touched_count; i++)
-        append_apply(consumer, batch, batch->touched[i], with_values, &failed);
-    int result = failed ? -1 : 0;
-    for (size_t i = 0; i < batch->touched_count; i++) {
+    for (size_t i = 0; i < count; i++) {
         redisReply *reply = redis_link_reply(&consumer->link);
         if (!reply)
             return -1;
         if (redis_link_is_noscript(reply)) {
             redis_link_load_scripts(&consumer->link);
             result = -1;
-        } else if (result == 0 && handle_apply_reply(consumer, batch, batch->touched[i], reply,
-                                                     with_values) != 0) {
+        } else if (result == 0 &&
+                   handle_apply_reply(consumer, batch, states[i], reply, with_values) != 0) {
             result = -1;
         }
         freeReplyObject(reply);
     }
     return result;
+}
+
+/* Sends APPLY for every touched district in one pipeline and digests the replies. */
+static int apply_round(struct consumer *consumer, struct batch *batch, bool with_values)
+{
+    int failed = 0;
+    for (size_t i = 0; i < batch->touched_count; i++)
+        append_apply(consumer, batch, batch->touched[i], with_values, &failed);
+    return read_apply_replies(consumer, batch, batch->touched, batch->touched_count, with_values,
+                              failed ? -1 : 0);
 }
 
 /* ---- snapshots --------------------------------------------------------------------------------
@@ -654,20 +665,7 @@ static int load_by_script(struct consumer *consumer, struct district_state *cons
             break;
         sent[sent_count++] = states[i];
     }
-    int result = failed ? -1 : 0;
-    for (size_t i = 0; i < sent_count; i++) {
-        redisReply *reply = redis_link_reply(&consumer->link);
-        if (!reply)
-            return -1;
-        if (redis_link_is_noscript(reply)) {
-            redis_link_load_scripts(&consumer->link);
-            result = -1;
-        } else if (result == 0 && handle_apply_reply(consumer, &none, sent[i], reply, false) != 0) {
-            result = -1;
-        }
-        freeReplyObject(reply);
-    }
-    return result;
+    return read_apply_replies(consumer, &none, sent, sent_count, false, failed ? -1 : 0);
 }
 
 /* ---- loading a district before its store --------------------------------------------------
