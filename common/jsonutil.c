@@ -91,6 +91,29 @@ char *json_error_body(const char *code, const char *message, const char *field)
     return printed;
 }
 
+bool json_format_whole(double value, char *out, size_t size)
+{
+    if (size < 24 || !(fabs(value) < 1e15) || value != floor(value) ||
+        (value == 0 && signbit(value)))
+        return false;
+    long long whole = (long long)value;
+    unsigned long long magnitude =
+        whole < 0 ? 0ull - (unsigned long long)whole : (unsigned long long)whole;
+    char digits[24];
+    size_t count = 0;
+    do {
+        digits[count++] = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    size_t length = 0;
+    if (whole < 0)
+        out[length++] = '-';
+    while (count)
+        out[length++] = digits[--count];
+    out[length] = '\0';
+    return true;
+}
+
 void json_add_number(cJSON *object, const char *name, double value)
 {
     if (!isfinite(value)) {
@@ -99,22 +122,7 @@ void json_add_number(cJSON *object, const char *name, double value)
     }
     char text[32];
     /* Most figures are whole numbers: printed exactly as "%.15g" would, without printf. */
-    if (value == floor(value) && fabs(value) < 1e15 && !(value == 0 && signbit(value))) {
-        long long whole = (long long)value;
-        unsigned long long magnitude =
-            whole < 0 ? 0ull - (unsigned long long)whole : (unsigned long long)whole;
-        char digits[24];
-        size_t count = 0;
-        do {
-            digits[count++] = (char)('0' + magnitude % 10);
-            magnitude /= 10;
-        } while (magnitude);
-        size_t length = 0;
-        if (whole < 0)
-            text[length++] = '-';
-        while (count)
-            text[length++] = digits[--count];
-        text[length] = '\0';
+    if (json_format_whole(value, text, sizeof(text))) {
         cJSON_AddRawToObject(object, name, text);
         return;
     }

@@ -4,6 +4,7 @@
 #ifndef EDUMON_JSONUTIL_H
 #define EDUMON_JSONUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
@@ -28,6 +29,11 @@ char *json_error_body(const char *code, const char *message, const char *field);
  * (cJSON's own printing keeps 15 digits whenever they compare "close enough", so 0.1 + 0.2
  * would come out as 0.3). Non-finite values become null. */
 void json_add_number(cJSON *object, const char *name, double value);
+
+/* A whole number below 10^15 in magnitude (not -0) written in plain decimal digits -- the text
+ * "%.15g" and "%.17g" give, without printf -- into `out` (at least 24 bytes). False, writing
+ * nothing, for any other value. */
+bool json_format_whole(double value, char *out, size_t size);
 
 /* cJSON_PrintUnformatted, but NULL-safe. Caller frees with cJSON_free(). */
 char *json_print(const cJSON *item);

@@ -267,30 +267,12 @@ static int fetch_records(struct consumer *consumer, struct batch *batch)
     return failed ? -1 : 0;
 }
 
-/* A cell value as APPLY stores it: "%.17g" (which reads back exactly), with whole numbers up
- * to 10^15 written by hand -- the same digits, without printf's floating-point path. */
+/* A cell value as APPLY stores it: "%.17g" (which reads back exactly), whole numbers written
+ * by hand -- the same digits, without printf's floating-point path. */
 static void format_value(double value, char *out, size_t size)
 {
-    if (!(value >= -1e15 && value <= 1e15) || value != (double)(long long)value ||
-        (value == 0 && signbit(value)) || size < 24) {
+    if (!json_format_whole(value, out, size))
         snprintf(out, size, "%.17g", value);
-        return;
-    }
-    long long whole = (long long)value;
-    unsigned long long magnitude =
-        whole < 0 ? (unsigned long long)-whole : (unsigned long long)whole;
-    char digits[24];
-    size_t length = 0;
-    do {
-        digits[length++] = (char)('0' + magnitude % 10);
-        magnitude /= 10;
-    } while (magnitude);
-    size_t position = 0;
-    if (whole < 0)
-        out[position++] = '-';
-    while (length)
-        out[position++] = digits[--length];
-    out[position] = '\0';
 }
 
 /* Whether entry `i` is the batch's first submission for `state` in its period: the APPLY

@@ -49,6 +49,27 @@ static void whole_numbers_as_printf(void **state)
     }
 }
 
+/* json_format_whole writes what "%.17g" would for what it accepts, and declines the rest. */
+static void format_whole_matches_printf_or_declines(void **state)
+{
+    (void)state;
+    const double accepted[] = {0, 1, -1, 42, -812, 999999999999999.0, -999999999999999.0};
+    for (size_t i = 0; i < sizeof(accepted) / sizeof(*accepted); i++) {
+        char text[32], expected[32];
+        assert_true(json_format_whole(accepted[i], text, sizeof(text)));
+        snprintf(expected, sizeof(expected), "%.17g", accepted[i]);
+        assert_string_equal(text, expected);
+    }
+    const double declined[] = {1e15, -1e15, 0.5, -0.0, 1e300};
+    for (size_t i = 0; i < sizeof(declined) / sizeof(*declined); i++) {
+        char text[32] = "untouched";
+        assert_false(json_format_whole(declined[i], text, sizeof(text)));
+        assert_string_equal(text, "untouched");
+    }
+    char small[8];
+    assert_false(json_format_whole(7, small, sizeof(small))); /* too small a buffer */
+}
+
 static void fractions_and_specials_round_trip(void **state)
 {
     (void)state;
@@ -71,6 +92,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(whole_numbers_as_printf),
+        cmocka_unit_test(format_whole_matches_printf_or_declines),
         cmocka_unit_test(fractions_and_specials_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
