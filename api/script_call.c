@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include <sha1.h>
 
 #include "scripts.h"
 
 static const char *const script_bodies[API_SCRIPT_COUNT] = {SCRIPT_SUBMIT, SCRIPT_SUBMIT_BATCH,
                                                             SCRIPT_REGISTER, SCRIPT_ROTATE};
-static char script_sha[API_SCRIPT_COUNT][41];
+static char script_sha[API_SCRIPT_COUNT][SHA1_DIGEST_STRING_LENGTH];
 
 struct script_context {
     struct redis_async *redis;
@@ -29,12 +29,9 @@ struct script_context {
 static const char *sha_of(enum api_script script)
 {
     if (!script_sha[script][0]) {
-        unsigned char sum[EVP_MAX_MD_SIZE];
-        unsigned int length = 0;
-        EVP_Digest(script_bodies[script], strlen(script_bodies[script]), sum, &length, EVP_sha1(),
-                   NULL);
-        for (unsigned int i = 0; i < length && i < 20; i++)
-            snprintf(script_sha[script] + 2 * (size_t)i, 3, "%02x", sum[i]);
+        /* Redis names a script by the hex SHA-1 of its body (what EVALSHA takes). */
+        SHA1Data((const uint8_t *)script_bodies[script], strlen(script_bodies[script]),
+                 script_sha[script]);
     }
     return script_sha[script];
 }

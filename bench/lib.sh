@@ -22,7 +22,7 @@ WRK_SECONDS=${WRK_SECONDS:-10}
 
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 note() { printf '# %s\n' "$*"; }
-for tool in redis-server redis-cli redis-benchmark wrk curl /usr/bin/time "$PYTHON"; do
+for tool in redis-server redis-cli redis-benchmark wrk curl /usr/bin/time pkill "$PYTHON"; do
     command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh --bench)"
 done
 if [ ! -x "$BIN/edumon-api" ] || [ ! -x "$BIN/edumon-worker" ]; then
@@ -39,8 +39,11 @@ stop_services() {
         entry=${SERVICES[i]}
         pid=$(cut -d: -f2 <<<"$entry")
         kill -0 "$pid" 2>/dev/null || continue
+        # A wrapper (BENCH_WORKER_WRAP) may not pass the signal on: its children get it too.
+        pkill -TERM -P "$pid" 2>/dev/null || true
         kill -TERM "$pid" 2>/dev/null || true
         for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        pkill -KILL -P "$pid" 2>/dev/null || true
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
@@ -131,10 +134,12 @@ start_api() { # DIR CATALOG -> API_URL
     wait_until "edumon-api ready" 30 curl -sf "$API_URL/readyz"
 }
 
+# BENCH_WORKER_WRAP: a command line to run the worker under (e.g. "heaptrack -o FILE"), unquoted.
 start_worker() { # DIR CATALOG NAME
+    # shellcheck disable=SC2086 # the wrapper is a command line on purpose
     start "$3" "$1/$3.log" env EDUMON_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
         EDUMON_CATALOG="$2" EDUMON_CONSUMER="$3" EDUMON_LOG_LEVEL="$LOG_LEVEL" \
-        "$BIN/edumon-worker"
+        ${BENCH_WORKER_WRAP:-} "$BIN/edumon-worker"
 }
 
 bench_py() { "$PYTHON" "$BENCH_DIR/edubench.py" "$@"; }

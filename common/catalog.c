@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include <sha2.h>
 #include <zlib.h>
 
 #include "balance.h"
@@ -54,10 +54,14 @@ struct load_context {
     const char *file;
     char *error;
     size_t error_size;
-    EVP_MD_CTX *digest;
+    SHA2_CTX digest;       /* SHA-256 over the files read, in name order */
     bool keep_definitions; /* false: catalog_load_compact / catalog_load_packed */
     bool pack_definitions; /* catalog_load_packed */
-    cJSON *summaries;      /* the districts body's list, built as each district is read */
+    /* The districts body ({"districts":[...]}), its entries appended as text as each district
+     * is read: a tree of them all would be ~4.5 MB at 2 800 districts, only to be printed. */
+    char *summaries;
+    size_t summaries_length, summaries_capacity, summary_count;
+    bool serve_districts; /* false: catalog_load_compact (no districts body) */
 };
 
 static int fail(struct load_context *context, const char *format, ...)
@@ -135,8 +139,8 @@ static cJSON *load_json_file(struct load_context *context, const char *directory
         return NULL;
     }
     /* The hash covers names and bytes, so renaming a file changes it too. */
-    EVP_DigestUpdate(context->digest, name, strlen(name) + 1);
-    EVP_DigestUpdate(context->digest, text, length);
+    SHA256Update(&context->digest, (const uint8_t *)name, strlen(name) + 1);
+    SHA256Update(&context->digest, (const uint8_t *)text, length);
     const char *error_at = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, length, &error_at, 0);
     if (!root || !cJSON_IsObject(root)) {
@@ -537,6 +541,8 @@ static int load_indicators(struct load_context *context, const char *directory)
 
 /* ---- districts and targets ---------------------------------------------------------------- */
 
+_Static_assert(sizeof(struct target) <= 48, "struct target is laid out small (catalog.h)");
+
 static int load_milestones(struct load_context *context, const cJSON *item, const char *path,
                            struct target *target)
 {
@@ -576,7 +582,7 @@ static int load_milestones(struct load_context *context, const cJSON *item, cons
         index++;
     }
     target->milestones = milestones;
-    target->milestone_count = count;
+    target->milestone_count = (unsigned short)count; /* ascending years in 1990..2100: <= 111 */
     return 0;
 }
 
@@ -584,12 +590,11 @@ static int load_target_values(struct load_context *context, const cJSON *item, c
                               struct target *target)
 {
     if (target->op == TARGET_BETWEEN) {
-        if (get_number(context, item, path, "min", true, &target->min) != 0 ||
+        if (get_number(context, item, path, "min", true, &target->value) != 0 ||
             get_number(context, item, path, "max", true, &target->max) != 0)
             return -1;
-        if (target->min > target->max)
+        if (target->value > target->max)
             return fail(context, "%s: min is greater than max", path);
-        target->value = target->min;
         return 0;
     }
     return get_number(context, item, path, "value", true, &target->value);
@@ -614,19 +619,22 @@ static int load_target(struct load_context *context, const cJSON *item, const ch
         return fail(context,
                     "%s.op: \"%s\" is not one of >=, <=, =, between, delta>=, delta<=", path, op);
     target->op = (enum target_op)op_index;
+    int year = 0, baseline_year = 0;
     if (load_target_values(context, item, path, target) != 0 ||
-        get_year(context, item, path, "year", true, &target->year) != 0)
+        get_year(context, item, path, "year", true, &year) != 0)
         return -1;
+    target->year = (short)year; /* get_year admits 1990..2100 only */
     const cJSON *baseline = cJSON_GetObjectItemCaseSensitive(item, "baseline");
     if (baseline) {
         char baseline_path[256];
         snprintf(baseline_path, sizeof(baseline_path), "%s.baseline", path);
         if (!cJSON_IsObject(baseline))
             return fail(context, "%s: must be {\"year\", \"value\"}", baseline_path);
-        if (get_year(context, baseline, baseline_path, "year", true, &target->baseline_year) != 0 ||
+        if (get_year(context, baseline, baseline_path, "year", true, &baseline_year) != 0 ||
             get_number(context, baseline, baseline_path, "value", true, &target->baseline_value) !=
                 0)
             return -1;
+        target->baseline_year = (short)baseline_year;
         if (target->baseline_year >= target->year)
             return fail(context, "%s.year: the baseline must come before the deadline",
                         baseline_path);
@@ -769,25 +777,49 @@ static char *copy_district_strings(struct district *district)
 static const char *const district_summary_fields[] = {"id",       "name",        "name_en",
                                                       "province", "province_en", "plan"};
 
-/* Appends the district's entry of the districts body (GET /v1/districts). */
+/* Appends `text` to the districts body under construction. */
+static int append_summary_text(struct load_context *context, const char *text, size_t length)
+{
+    if (!context->summaries ||
+        context->summaries_length + length + 1 > context->summaries_capacity) {
+        size_t capacity = context->summaries_capacity ? context->summaries_capacity : 4096;
+        while (capacity < context->summaries_length + length + 1)
+            capacity *= 2;
+        char *grown = realloc(context->summaries, capacity);
+        if (!grown)
+            return fail(context, "out of memory");
+        context->summaries = grown;
+        context->summaries_capacity = capacity;
+    }
+    memcpy(context->summaries + context->summaries_length, text, length);
+    context->summaries_length += length;
+    context->summaries[context->summaries_length] = '\0';
+    return 0;
+}
+
+/* Appends the district's entry of the districts body (GET /v1/districts): the summary fields
+ * of its file, by reference (nothing copied), printed at once. */
 static int add_summary(struct load_context *context, const cJSON *definition)
 {
-    if (!context->summaries)
-        context->summaries = cJSON_CreateArray();
+    if (!context->summaries && append_summary_text(context, "{\"districts\":[", 14) != 0)
+        return -1;
     cJSON *summary = cJSON_CreateObject();
-    if (!context->summaries || !summary) {
-        cJSON_Delete(summary);
-        return fail(context, "out of memory");
-    }
-    for (size_t f = 0; f < sizeof(district_summary_fields) / sizeof(char *); f++) {
-        const cJSON *field =
-            cJSON_GetObjectItemCaseSensitive(definition, district_summary_fields[f]);
+    bool added = summary != NULL;
+    for (size_t f = 0; added && f < sizeof(district_summary_fields) / sizeof(char *); f++) {
+        cJSON *field = cJSON_GetObjectItemCaseSensitive(definition, district_summary_fields[f]);
         if (field)
-            cJSON_AddItemToObject(summary, district_summary_fields[f],
-                                  cJSON_Duplicate(field, true));
+            added = cJSON_AddItemReferenceToObject(summary, district_summary_fields[f], field);
     }
-    cJSON_AddItemToArray(context->summaries, summary);
-    return 0;
+    char *text = added ? cJSON_PrintUnformatted(summary) : NULL;
+    cJSON_Delete(summary);
+    if (!text)
+        return fail(context, "out of memory");
+    int result = context->summary_count > 0 ? append_summary_text(context, ",", 1) : 0;
+    if (result == 0)
+        result = append_summary_text(context, text, strlen(text));
+    cJSON_free(text);
+    context->summary_count++;
+    return result;
 }
 
 static int pack_definition(struct packed_definition *packed, const cJSON *tree)
@@ -859,7 +891,7 @@ static int load_districts(struct load_context *context, const char *directory)
         if (!catalog->district_json[i] ||
             load_district(context, catalog->district_json[i], &catalog->districts[i], i) != 0)
             result = -1;
-        if (result == 0)
+        if (result == 0 && context->serve_districts)
             result = add_summary(context, catalog->district_json[i]);
         if (result == 0 && !context->keep_definitions)
             result = drop_definition(context, i);
@@ -875,15 +907,18 @@ static int load_districts(struct load_context *context, const char *directory)
 
 /* ---- pre-rendered read bodies ------------------------------------------------------------- */
 
+/* Closes the districts body and hands it over (NULL when out of memory). */
 static char *render_districts_body(struct load_context *context)
 {
-    cJSON *root = cJSON_CreateObject();
-    if (!root || !context->summaries)
+    if (!context->summaries && append_summary_text(context, "{\"districts\":[", 14) != 0)
         return NULL;
-    cJSON_AddItemToObject(root, "districts", context->summaries);
+    if (append_summary_text(context, "]}", 2) != 0)
+        return NULL;
+    char *body = context->summaries;
     context->summaries = NULL;
-    char *body = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
+    char *shrunk = realloc(body, context->summaries_length + 1);
+    if (shrunk)
+        body = shrunk;
     return body;
 }
 
@@ -938,7 +973,7 @@ void catalog_free(struct catalog *public_catalog)
     free(catalog->district_index.slots);
     cJSON_free(catalog->elements_body);
     cJSON_free(catalog->indicators_body);
-    cJSON_free(catalog->districts_body);
+    free(catalog->districts_body);
     free(catalog);
 }
 
@@ -947,8 +982,10 @@ static int catalog_render(struct load_context *context)
     struct catalog_internal *catalog = context->catalog;
     catalog->elements_body = cJSON_PrintUnformatted(catalog->elements_json);
     catalog->indicators_body = cJSON_PrintUnformatted(catalog->indicators_json);
-    catalog->districts_body = render_districts_body(context);
-    if (!catalog->elements_body || !catalog->indicators_body || !catalog->districts_body)
+    if (context->serve_districts)
+        catalog->districts_body = render_districts_body(context);
+    if (!catalog->elements_body || !catalog->indicators_body ||
+        (context->serve_districts && !catalog->districts_body))
         return fail(context, "out of memory");
     catalog->public.elements_body = catalog->elements_body;
     catalog->public.indicators_body = catalog->indicators_body;
@@ -962,11 +999,8 @@ static struct catalog *load_catalog(const char *directory, enum definitions defi
                                     char *error, size_t error_size)
 {
     struct catalog_internal *catalog = calloc(1, sizeof(*catalog));
-    EVP_MD_CTX *digest = EVP_MD_CTX_new();
-    if (!catalog || !digest || EVP_DigestInit_ex(digest, EVP_sha256(), NULL) != 1) {
+    if (!catalog) {
         snprintf(error, error_size, "catalog: out of memory");
-        free(catalog);
-        EVP_MD_CTX_free(digest);
         return NULL;
     }
     if (error_size > 0)
@@ -975,9 +1009,10 @@ static struct catalog *load_catalog(const char *directory, enum definitions defi
                                    .file = "",
                                    .error = error,
                                    .error_size = error_size,
-                                   .digest = digest,
                                    .keep_definitions = definitions == DEFINITIONS_TREES,
-                                   .pack_definitions = definitions == DEFINITIONS_PACKED};
+                                   .pack_definitions = definitions == DEFINITIONS_PACKED,
+                                   .serve_districts = definitions != DEFINITIONS_DROPPED};
+    SHA256Init(&context.digest);
     int result = load_elements(&context, directory);
     if (result == 0)
         result = load_indicators(&context, directory);
@@ -993,13 +1028,10 @@ static struct catalog *load_catalog(const char *directory, enum definitions defi
         result = load_districts(&context, directory);
     if (result == 0)
         result = catalog_render(&context);
-    cJSON_Delete(context.summaries); /* left over only when loading failed */
-    unsigned char sum[EVP_MAX_MD_SIZE];
-    unsigned int sum_length = 0;
-    EVP_DigestFinal_ex(digest, sum, &sum_length);
-    EVP_MD_CTX_free(digest);
-    for (unsigned int i = 0; i < sum_length && i < 32; i++)
-        snprintf(catalog->public.hash + 2 * (size_t)i, 3, "%02x", sum[i]);
+    free(context.summaries); /* left over only when loading failed */
+    _Static_assert(sizeof(catalog->public.hash) == SHA256_DIGEST_STRING_LENGTH,
+                   "the catalog hash is the hex SHA-256");
+    SHA256End(&context.digest, catalog->public.hash);
     if (result != 0) {
         /* One line, whatever the offending names contain. */
         for (char *p = error; *p; p++)

@@ -60,16 +60,18 @@ struct milestone {
     double value;
 };
 
+/* One target of a district's plan. Laid out small (48 bytes): a national catalog holds ~80 000
+ * of them in each process. */
 struct target {
-    int indicator; /* index into the catalog's indicators */
-    enum target_op op;
-    double value, min, max;
-    int year;
-    bool has_baseline;
-    int baseline_year;
+    double value; /* the goal; for TARGET_BETWEEN the lower bound */
+    double max;   /* TARGET_BETWEEN: the upper bound */
     double baseline_value;
     const struct milestone *milestones; /* ascending by year */
-    size_t milestone_count;
+    int indicator;                      /* index into the catalog's indicators */
+    enum target_op op;
+    short year, baseline_year;      /* 1990..2100, as the loader checks */
+    unsigned short milestone_count; /* ascending years in 1990..2100: at most 111 */
+    bool has_baseline;
     bool cumulative; /* compare the sum over plan years up to the period */
 };
 
@@ -93,7 +95,8 @@ struct catalog {
     /* balance.json parsed and validated (balance.h), or NULL when absent */
     const struct balance_rules *balance_rules;
     char hash[65]; /* hex SHA-256 over the files, in name order */
-    /* Pre-rendered bodies of the catalog read endpoints (immutable, so built once). */
+    /* Pre-rendered bodies of the catalog read endpoints (immutable, so built once);
+     * districts_body is NULL when loaded with catalog_load_compact. */
     const char *elements_body, *indicators_body, *districts_body;
 };
 
@@ -104,9 +107,9 @@ void catalog_free(struct catalog *catalog);
 
 /* As catalog_load, for a process that does not serve the district files (the worker): each
  * district's file tree is freed as soon as the district is read, so `definition` is NULL
- * (id, name and name_en are copies). The trees are most of a big catalog's memory (~35 KB
- * of cJSON per district: ~97 MB at 2 800 districts); freeing them after loading would not
- * lower the peak, nor the resident size (the heap stays fragmented). */
+ * (id, name and name_en are copies), and there is no districts body. The trees are most of a big
+ * catalog's memory (~35 KB of cJSON per district: ~97 MB at 2 800 districts); freeing them after
+ * loading would not lower the peak, nor the resident size (the heap stays fragmented). */
 struct catalog *catalog_load_compact(const char *directory, char *error, size_t error_size);
 
 /* As catalog_load_compact, for a process that serves the district files (the API): each file

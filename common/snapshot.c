@@ -47,7 +47,7 @@ static cJSON *render_target(const struct target *target)
     cJSON *object = cJSON_CreateObject();
     cJSON_AddStringToObject(object, "op", target_op_name(target->op));
     if (target->op == TARGET_BETWEEN) {
-        json_add_number(object, "min", target->min);
+        json_add_number(object, "min", target->value);
         json_add_number(object, "max", target->max);
     } else {
         json_add_number(object, "value", target->value);

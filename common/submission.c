@@ -464,13 +464,21 @@ int submission_check_value(const struct element *element, const cJSON *item, dou
 int submission_authorize(const struct catalog *catalog, const struct submission *submission,
                          const struct school *school, struct api_error *error)
 {
-    for (size_t i = 0; i < submission->value_count; i++) {
-        const struct element *element = &catalog->elements[submission->values[i].element];
-        if (!(element->stages & (1u << school->stage))) {
+    return submission_values_authorize(catalog, submission->values, submission->value_count,
+                                       school->stage, error);
+}
+
+int submission_values_authorize(const struct catalog *catalog,
+                                const struct submission_value *values, size_t count,
+                                enum stage stage, struct api_error *error)
+{
+    for (size_t i = 0; i < count; i++) {
+        const struct element *element = &catalog->elements[values[i].element];
+        if (!(element->stages & (1u << stage))) {
             char field[128];
             snprintf(field, sizeof(field), "values.%s", element->id);
             api_error_set(error, 403, "element_not_allowed", field, "a %s unit may not report %s",
-                          stage_name(school->stage), element->id);
+                          stage_name(stage), element->id);
             return -1;
         }
     }

@@ -67,6 +67,11 @@ int submission_check_value(const struct element *element, const cJSON *item, dou
 int submission_authorize(const struct catalog *catalog, const struct submission *submission,
                          const struct school *school, struct api_error *error);
 
+/* submission_authorize for `count` values held elsewhere, by a unit of `stage`. */
+int submission_values_authorize(const struct catalog *catalog,
+                                const struct submission_value *values, size_t count,
+                                enum stage stage, struct api_error *error);
+
 /* Renders the normalised submission as compact JSON {"school","period","values"}.
  * Caller frees with cJSON_free(). */
 char *submission_render(const struct catalog *catalog, const struct submission *submission);

@@ -23,8 +23,8 @@ static double gap_to(const struct target *target, double value, double goal)
     case TARGET_EQ:
         return -fabs(value - goal);
     case TARGET_BETWEEN:
-        if (value < target->min)
-            return value - target->min;
+        if (value < target->value) /* the lower bound */
+            return value - target->value;
         if (value > target->max)
             return target->max - value;
         return 0;

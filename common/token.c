@@ -1,4 +1,4 @@
-/* token.c -- see token.h. Randomness comes from getrandom(2); hashing from libcrypto. */
+/* token.c -- see token.h. Randomness comes from getrandom(2); hashing from libmd. */
 #include "token.h"
 
 #include <errno.h>
@@ -7,8 +7,10 @@
 #include <strings.h>
 #include <sys/random.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include <sha2.h>
+
+_Static_assert(SHA256_DIGEST_STRING_LENGTH == TOKEN_HASH_LENGTH + 1,
+               "a token hash is the hex SHA-256");
 
 int token_generate(char *out)
 {
@@ -34,15 +36,19 @@ int token_generate(char *out)
 
 void token_hash(const char *data, size_t length, char *out)
 {
-    unsigned char sum[EVP_MAX_MD_SIZE];
-    unsigned int sum_length = 0;
-    EVP_Digest(data, length, sum, &sum_length, EVP_sha256(), NULL);
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned int i = 0; i < sum_length && i < 32; i++) {
-        out[2 * (size_t)i] = hex[sum[i] >> 4];
-        out[2 * (size_t)i + 1] = hex[sum[i] & 15];
-    }
-    out[TOKEN_HASH_LENGTH] = '\0';
+    /* SHA256Data writes the digest as lowercase hex, TOKEN_HASH_LENGTH digits and a NUL. */
+    SHA256Data((const uint8_t *)data, length, out);
+}
+
+/* Compares every byte whatever the first difference, so the time says nothing about where
+ * the hashes differ (the role CRYPTO_memcmp had). `volatile` keeps the compiler from turning
+ * the loop back into an early-exit memcmp. */
+static bool equal_in_constant_time(const char *left, const char *right, size_t length)
+{
+    volatile unsigned char difference = 0;
+    for (size_t i = 0; i < length; i++)
+        difference |= (unsigned char)(left[i] ^ right[i]);
+    return difference == 0;
 }
 
 bool token_equal(const char *given, const char *expected)
@@ -52,12 +58,12 @@ bool token_equal(const char *given, const char *expected)
     char given_hash[TOKEN_HASH_LENGTH + 1], expected_hash[TOKEN_HASH_LENGTH + 1];
     token_hash(given, strlen(given), given_hash);
     token_hash(expected, strlen(expected), expected_hash);
-    return CRYPTO_memcmp(given_hash, expected_hash, TOKEN_HASH_LENGTH) == 0;
+    return equal_in_constant_time(given_hash, expected_hash, TOKEN_HASH_LENGTH);
 }
 
 bool token_hash_equal(const char *given_hash, const char *expected_hash)
 {
-    return CRYPTO_memcmp(given_hash, expected_hash, TOKEN_HASH_LENGTH) == 0;
+    return equal_in_constant_time(given_hash, expected_hash, TOKEN_HASH_LENGTH);
 }
 
 const char *token_from_header(const char *header)

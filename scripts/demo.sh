@@ -27,7 +27,7 @@ REDIS_PORT=${EDUMON_DEMO_REDIS_PORT:-6380}
 LISTEN=${EDUMON_LISTEN:-127.0.0.1:${EDUMON_DEMO_PORT:-8080}}
 RATE=${EDUMON_DEMO_RATE:-10}
 CATALOG=${EDUMON_CATALOG:-$ROOT/deploy/catalog}
-PACKAGES=(build-essential cmake pkg-config libevent-dev libhiredis-dev libcjson-dev libssl-dev zlib1g-dev
+PACKAGES=(build-essential cmake pkg-config libevent-dev libhiredis-dev libcjson-dev libmd-dev zlib1g-dev
           libcmocka-dev redis-server redis-tools python3 curl)
 
 API_HOST=${LISTEN%:*}

@@ -6,7 +6,7 @@
 # Without root it only reports what is missing.
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config libevent-dev libhiredis-dev libcjson-dev libssl-dev zlib1g-dev
+packages=(build-essential cmake pkg-config libevent-dev libhiredis-dev libcjson-dev libmd-dev zlib1g-dev
           redis-server redis-tools python3 curl)
 for option in "$@"; do
     case "$option" in
@@ -18,7 +18,7 @@ for option in "$@"; do
         command -v node >/dev/null 2>&1 || packages+=(nodejs)
         command -v npm >/dev/null 2>&1 || packages+=(npm)
         ;;
-    --bench) packages+=(wrk nginx-light time) ;;
+    --bench) packages+=(wrk nginx-light time procps) ;;
     --lint) packages+=(clang-format clang-tidy cppcheck) ;;
     *) echo "install-deps: unknown option $option" >&2; exit 2 ;;
     esac

@@ -149,8 +149,10 @@ static void reset_state(struct district_cache *cache, struct district_state *sta
     }
     free_periods(state);
     free(state->schools);
+    free(state->school_text);
     free(state->row_start);
     state->schools = NULL;
+    state->school_text = NULL;
     state->row_start = NULL;
     state->school_count = 0;
     state->bytes = 0;
@@ -161,8 +163,11 @@ static void reset_state(struct district_cache *cache, struct district_state *sta
 static void account(struct district_cache *cache, struct district_state *state, size_t delta)
 {
     state->bytes += delta;
-    if (state->loaded)
+    if (state->loaded) {
         cache->resident_bytes += delta;
+        if (cache->resident_bytes > cache->peak_bytes)
+            cache->peak_bytes = cache->resident_bytes;
+    }
 }
 
 void district_cache_free(struct district_cache *cache)
@@ -175,6 +180,7 @@ void district_cache_free(struct district_cache *cache)
     free(cache->columns);
     free(cache->element_slots);
     free(cache->scratch);
+    free(cache->school_scratch);
     cache->states = NULL;
     cache->district_order = NULL;
     cache->columns = NULL;
@@ -207,7 +213,7 @@ static int find_school(const struct district_state *state, const char *school, s
     size_t low = 0, high = state->school_count;
     while (low < high) {
         size_t middle = low + (high - low) / 2;
-        const char *id = state->schools[middle].id;
+        const char *id = district_state_school_id(state, middle);
         int order = strncmp(id, school, length);
         if (order == 0 && id[length] != '\0')
             order = 1; /* a longer id sorts after its prefix */
@@ -349,40 +355,94 @@ int district_state_figures(struct district_cache *cache, const struct district_s
     for (size_t i = 0; i < slot->stray_count; i++)
         cache->scratch[slot->strays[i].school * element_count + slot->strays[i].element] =
             slot->strays[i].value;
-    *out = (struct figures){state->schools, state->school_count, element_count, cache->scratch};
+    if (state->school_count > cache->school_scratch_capacity) {
+        struct school *grown =
+            realloc(cache->school_scratch, state->school_count * sizeof(struct school));
+        if (!grown)
+            return -1;
+        cache->school_scratch = grown;
+        cache->school_scratch_capacity = state->school_count;
+    }
+    for (size_t s = 0; s < state->school_count; s++)
+        district_state_school(state, s, &cache->school_scratch[s]);
+    *out =
+        (struct figures){cache->school_scratch, state->school_count, element_count, cache->scratch};
     return 0;
 }
 
-static int compare_schools(const void *left, const void *right)
+void district_state_school(const struct district_state *state, size_t index, struct school *out)
 {
-    return strcmp(((const struct school *)left)->id, ((const struct school *)right)->id);
+    const struct cached_school *school = &state->schools[index];
+    /* The lengths were checked when the record was read (school_from_json). */
+    snprintf(out->id, sizeof(out->id), "%s", state->school_text + school->id);
+    snprintf(out->district, sizeof(out->district), "%s", state->district->id);
+    snprintf(out->name, sizeof(out->name), "%s", state->school_text + school->name);
+    out->stage = school->stage;
+    out->ownership = school->ownership;
+    out->token_hash[0] = '\0';
 }
 
+const char *district_state_school_id(const struct district_state *state, size_t index)
+{
+    return state->school_text + state->schools[index].id;
+}
+
+/* qsort has no context argument: the block being sorted against, for compare_schools. */
+static const char *sorting_text;
+
+static int compare_schools(const void *left, const void *right)
+{
+    return strcmp(sorting_text + ((const struct cached_school *)left)->id,
+                  sorting_text + ((const struct cached_school *)right)->id);
+}
+
+/* Reads the registry's records into the copy: first the text block's size, then each
+ * record's id and name into it. */
 static int load_schools(struct district_cache *cache, struct district_state *state,
                         const redisReply *pairs)
 {
     if (pairs->type != REDIS_REPLY_ARRAY || pairs->elements % 2)
         return -1;
-    size_t count = pairs->elements / 2;
-    state->schools = calloc(count ? count : 1, sizeof(struct school));
+    size_t count = pairs->elements / 2, text_size = 0;
+    for (size_t i = 0; i < count; i++)
+        text_size += pairs->element[2 * i + 1]->len; /* a record holds its id and name */
+    state->schools = calloc(count ? count : 1, sizeof(struct cached_school));
+    state->school_text = malloc(text_size ? text_size : 1);
     state->row_start = malloc((count + 1) * sizeof(size_t));
-    if (!state->schools || !state->row_start)
+    if (!state->schools || !state->school_text || !state->row_start)
         return -1;
+    size_t used = 0;
     for (size_t i = 0; i < count; i++) {
         const redisReply *json = pairs->element[2 * i + 1];
+        struct school record;
         if (json->type != REDIS_REPLY_STRING ||
-            school_from_json(json->str, json->len, &state->schools[state->school_count]) != 0)
+            school_from_json(json->str, json->len, &record) != 0)
             continue; /* a record this build cannot read does not stop the district */
-        state->school_count++;
+        size_t id_size = strlen(record.id) + 1, name_size = strlen(record.name) + 1;
+        if (used + id_size + name_size > text_size)
+            continue; /* cannot be: the JSON holds both strings and more */
+        struct cached_school *school = &state->schools[state->school_count++];
+        memcpy(state->school_text + used, record.id, id_size);
+        memcpy(state->school_text + used + id_size, record.name, name_size);
+        school->id = (unsigned)used;
+        school->name = (unsigned)(used + id_size);
+        school->stage = record.stage;
+        school->ownership = record.ownership;
+        used += id_size + name_size;
     }
-    qsort(state->schools, state->school_count, sizeof(struct school), compare_schools);
+    char *shrunk = realloc(state->school_text, used ? used : 1); /* offsets survive a move */
+    if (shrunk)
+        state->school_text = shrunk;
+    sorting_text = state->school_text;
+    qsort(state->schools, state->school_count, sizeof(struct cached_school), compare_schools);
     size_t offset = 0;
     for (size_t s = 0; s < state->school_count; s++) {
         state->row_start[s] = offset;
         offset += cache->widths[state->schools[s].stage];
     }
     state->row_start[state->school_count] = offset;
-    account(cache, state, count * sizeof(struct school) + (count + 1) * sizeof(size_t));
+    account(cache, state,
+            count * sizeof(struct cached_school) + used + (count + 1) * sizeof(size_t));
     return 0;
 }
 
@@ -402,7 +462,7 @@ static int school_table_build(struct school_table *table, const struct district_
     if (!table->slots)
         return -1;
     for (size_t s = 0; s < state->school_count; s++) {
-        const char *id = state->schools[s].id;
+        const char *id = district_state_school_id(state, s);
         size_t slot = hash_id(id, strlen(id)) & table->mask;
         while (table->slots[slot])
             slot = (slot + 1) & table->mask;
@@ -416,7 +476,7 @@ static int school_table_find(const struct school_table *table, const struct dist
 {
     size_t slot = hash_id(id, length) & table->mask;
     for (size_t index; (index = table->slots[slot]) != 0; slot = (slot + 1) & table->mask) {
-        const char *candidate = state->schools[index - 1].id;
+        const char *candidate = district_state_school_id(state, index - 1);
         if (strncmp(candidate, id, length) == 0 && candidate[length] == '\0')
             return (int)(index - 1);
     }
@@ -476,6 +536,8 @@ int district_cache_load(struct district_cache *cache, struct district_state *sta
     state->registry = registry;
     state->loaded = true;
     cache->resident_bytes += state->bytes;
+    if (cache->resident_bytes > cache->peak_bytes)
+        cache->peak_bytes = cache->resident_bytes;
     link_newest(cache, state);
     cache->loads++;
     return 0;

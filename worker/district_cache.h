@@ -42,11 +42,20 @@ struct period_state {
     double *indicator_values; /* last computed, indicator_count */
 };
 
+/* A school as the copy keeps it: what the figures need (a struct school is ~400 bytes of
+ * fixed buffers, most of a copy's memory when kept as is). */
+struct cached_school {
+    unsigned id, name; /* offsets of the NUL-terminated strings in the state's school_text */
+    enum stage stage;
+    enum ownership ownership;
+};
+
 struct district_state {
     const struct district *district;
     bool loaded;
     long long cellsver, registry;
-    struct school *schools; /* sorted by id */
+    struct cached_school *schools; /* sorted by id */
+    char *school_text;             /* each school's id and name, NUL-terminated */
     size_t school_count;
     size_t *row_start;            /* school_count + 1 offsets into a period's values */
     struct period_state *periods; /* ascending by period */
@@ -60,6 +69,7 @@ struct district_cache {
     struct district_state *states; /* one per catalog district, same order */
     size_t *district_order;        /* state indexes sorted by district id, for bsearch */
     size_t budget_bytes, resident_bytes;
+    size_t peak_bytes; /* the most resident_bytes has been (over the budget between trims) */
     struct district_state *oldest, *newest;
     int *element_slots;         /* open-addressing table: element index + 1, 0 = empty */
     size_t element_mask;        /* table size - 1 (a power of two) */
@@ -67,6 +77,8 @@ struct district_cache {
     size_t widths[STAGE_COUNT]; /* row width per stage */
     double *scratch;            /* one period expanded (district_state_figures) */
     size_t scratch_capacity;
+    struct school *school_scratch; /* the schools expanded (district_state_figures) */
+    size_t school_scratch_capacity;
     unsigned long long loads, evictions; /* evictions: by the budget (district_cache_trim) */
 };
 
@@ -82,8 +94,15 @@ struct district_state *district_cache_get(struct district_cache *cache, const ch
  * strtod gives, without strtod for whole numbers. */
 double district_cache_parse_value(const char *text);
 
+/* The id of school `index` of a loaded state. */
+const char *district_state_school_id(const struct district_state *state, size_t index);
+
 /* Index of a school in the (loaded) state, or -1. */
 int district_state_find_school(const struct district_state *state, const char *school);
+
+/* School `index` of a loaded state as a full record (district, id, name, stage, ownership;
+ * no token hash: the copy does not keep it). */
+void district_state_school(const struct district_state *state, size_t index, struct school *out);
 
 /* Rebuilds the state from the apply script's dump {schools, periods, cells…} and makes it the
  * most recently used. Returns 0, or -1 when the dump is malformed or memory runs out (the
@@ -98,7 +117,8 @@ void district_cache_touch(struct district_cache *cache, struct district_state *s
 void district_cache_evict(struct district_cache *cache, struct district_state *state);
 
 /* Unloads the least recently used states while the copies exceed the budget. Call it only
- * where no state in hand is needed any more. Returns the number unloaded. */
+ * where no state in hand needs to stay loaded (an unloaded one is applied blind and loaded
+ * again when needed). Returns the number unloaded. */
 size_t district_cache_trim(struct district_cache *cache);
 
 /* Writes one cell the apply script accepted. Returns 0, or -1 when out of memory (the state
@@ -110,8 +130,8 @@ int district_state_set(struct district_cache *cache, struct district_state *stat
 struct period_state *district_state_period(struct district_cache *cache,
                                            struct district_state *state, int period);
 
-/* The dense figures of state->periods[index], expanded into the cache's scratch matrix (valid
- * until the next call). Returns 0, or -1 when out of memory. */
+/* The dense figures of state->periods[index], expanded with the schools into the cache's
+ * scratch (valid until the next call). Returns 0, or -1 when out of memory. */
 int district_state_figures(struct district_cache *cache, const struct district_state *state,
                            size_t index, struct figures *out);
 

@@ -49,10 +49,13 @@ int main(int argc, char **argv)
     consumer_run(&consumer);
     log_message(LOG_INFO,
                 "worker %s stopped: %llu batches, %llu entries, %llu values applied, "
-                "%llu snapshots stored, %llu dead-lettered, %llu district loads, %llu evictions",
+                "%llu snapshots stored, %llu dead-lettered, %llu district loads, %llu evictions, "
+                "cache peak %.1f MB (budget %.1f MB)",
                 config.consumer, consumer.stats.batches, consumer.stats.entries,
                 consumer.stats.values_applied, consumer.stats.snapshots_stored,
-                consumer.stats.dead_lettered, consumer.cache.loads, consumer.cache.evictions);
+                consumer.stats.dead_lettered, consumer.cache.loads, consumer.cache.evictions,
+                (double)consumer.cache.peak_bytes / 1048576.0,
+                (double)consumer.cache.budget_bytes / 1048576.0);
     consumer_free(&consumer);
     catalog_free(catalog);
     return EXIT_SUCCESS;

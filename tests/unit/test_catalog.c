@@ -142,7 +142,8 @@ static void refuses_bad_catalogs(void **state)
                    "ascending");
 }
 
-/* The worker's compact catalog: no district files, everything else as catalog_load has it. */
+/* The worker's compact catalog: no district files nor districts body, everything else as
+ * catalog_load has it. */
 static void loads_compact(void **state)
 {
     (void)state;
@@ -154,7 +155,9 @@ static void loads_compact(void **state)
         fail_msg("%s", error);
     assert_int_equal(compact->district_count, full->district_count);
     assert_string_equal(compact->hash, full->hash);
-    assert_string_equal(compact->districts_body, full->districts_body);
+    assert_null(compact->districts_body);
+    assert_string_equal(compact->elements_body, full->elements_body);
+    assert_string_equal(compact->indicators_body, full->indicators_body);
     for (size_t i = 0; i < full->district_count; i++) {
         const struct district *left = &full->districts[i], *right = &compact->districts[i];
         assert_non_null(left->definition);
@@ -201,6 +204,26 @@ static void loads_packed(void **state)
         cJSON_free(from_tree);
         cJSON_free(from_packed);
     }
+    /* The districts body is the summary fields of each file, in order, as one document. */
+    cJSON *expected_body = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(expected_body, "districts");
+    static const char *const fields[] = {"id",       "name",        "name_en",
+                                         "province", "province_en", "plan"};
+    for (size_t i = 0; i < full->district_count; i++) {
+        cJSON *summary = cJSON_CreateObject();
+        for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+            const cJSON *field =
+                cJSON_GetObjectItemCaseSensitive(full->districts[i].definition, fields[f]);
+            if (field)
+                cJSON_AddItemToObject(summary, fields[f], cJSON_Duplicate(field, true));
+        }
+        cJSON_AddItemToArray(list, summary);
+    }
+    char *expected_text = cJSON_PrintUnformatted(expected_body);
+    assert_string_equal(full->districts_body, expected_text);
+    assert_string_equal(packed->districts_body, expected_text);
+    cJSON_free(expected_text);
+    cJSON_Delete(expected_body);
     assert_null(catalog_district_json(packed, -1));
     assert_null(catalog_district_json(packed, (int)packed->district_count));
     catalog_free(full);

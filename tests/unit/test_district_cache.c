@@ -118,6 +118,26 @@ static void loads_and_expands_exactly(void **unused)
     struct figures figures;
     assert_int_equal(district_state_figures(&cache, state, 0, &figures), 0);
     assert_int_equal(figures.school_count, 3);
+    /* The schools, kept as ids and names in one block, expand to full records in id order. */
+    static const char *const ids[] = {"k-1", "office", "p-1"};
+    static const enum stage stages[] = {STAGE_KINDERGARTEN, STAGE_OFFICE, STAGE_PRIMARY};
+    for (size_t s = 0; s < 3; s++) {
+        char name[64];
+        snprintf(name, sizeof(name), "School %s", ids[s]);
+        assert_string_equal(figures.schools[s].id, ids[s]);
+        assert_string_equal(figures.schools[s].name, name);
+        assert_string_equal(figures.schools[s].district, "test-county");
+        assert_int_equal(figures.schools[s].stage, stages[s]);
+        assert_int_equal(figures.schools[s].ownership, OWNERSHIP_PUBLIC);
+        assert_string_equal(district_state_school_id(state, s), ids[s]);
+        struct school one;
+        district_state_school(state, s, &one);
+        assert_string_equal(one.id, ids[s]);
+        assert_string_equal(one.token_hash, "");
+        assert_int_equal(district_state_find_school(state, ids[s]), (int)s);
+    }
+    assert_int_equal(district_state_find_school(state, "p-"), -1);
+    assert_int_equal(district_state_find_school(state, "p-10"), -1);
     assert_true(cell(&figures, state, catalog, "p-1", "students") == 120.5);
     assert_true(cell(&figures, state, catalog, "p-1", "kg_children") == 7);
     assert_true(cell(&figures, state, catalog, "k-1", "kg_children") == 30);
@@ -167,6 +187,18 @@ static void refuses_malformed_dumps(void **unused)
     assert_int_equal(cache.resident_bytes, 0);
     assert_null(cache.newest);
     periods->elements = 1;
+    /* A record this build cannot read is skipped; the district still loads, its cells of
+     * that school dropped with it. */
+    redisReply *schools = dump->element[0];
+    free(schools->element[1]->str);
+    schools->element[1]->str = strdup("{\"id\":\"p-1\"}");
+    schools->element[1]->len = strlen(schools->element[1]->str);
+    assert_int_equal(district_cache_load(&cache, state, dump, 1, 1), 0);
+    assert_int_equal(state->school_count, 2);
+    assert_int_equal(district_state_find_school(state, "p-1"), -1);
+    assert_string_equal(district_state_school_id(state, 0), "k-1");
+    assert_string_equal(district_state_school_id(state, 1), "office");
+    district_cache_evict(&cache, state);
     redisReply *empty = array(0);
     assert_int_equal(district_cache_load(&cache, state, empty, 1, 1), -1);
     release(empty);
@@ -188,6 +220,7 @@ static void evicts_least_recently_used(void **unused)
     size_t one = test->bytes;
     cache.budget_bytes = one + one / 2; /* room for one copy, not two */
     assert_int_equal(district_cache_load(&cache, other, dump, 1, 1), 0);
+    assert_int_equal(cache.peak_bytes, 2 * one); /* over the budget until the trim */
     assert_ptr_equal(cache.oldest, test);
     district_cache_touch(&cache, test);
     assert_ptr_equal(cache.oldest, other);
@@ -209,6 +242,7 @@ static void evicts_least_recently_used(void **unused)
     assert_int_equal(district_state_figures(&cache, test, 0, &figures), 0);
     assert_true(cell(&figures, test, catalog, "p-1", "students") == 120.5);
     assert_int_equal(cache.loads, 3);
+    assert_int_equal(cache.peak_bytes, 2 * one);
     release(dump);
     district_cache_free(&cache);
     catalog_free(catalog);

@@ -133,7 +133,7 @@ static void cumulative_and_ranges(void **state)
     assert_true(result.compared == 14000);
     assert_int_equal(result.status, STATUS_ON_TRACK);
     assert_true(fabs(result.expected - 13800) < 1e-9);
-    struct target range = {.op = TARGET_BETWEEN, .min = 1, .max = 2, .value = 1, .year = 2022};
+    struct target range = {.op = TARGET_BETWEEN, .value = 1, .max = 2, .year = 2022};
     assert_int_equal(evaluate(&range, 2022, 1).status, STATUS_MET);
     assert_int_equal(evaluate(&range, 2022, 3).status, STATUS_BEHIND);
     assert_true(evaluate(&range, 2022, 3).gap == -1);
