@@ -138,7 +138,7 @@ static void print_usage(enum config_role role, const char *program)
                "  --retention-hours H  keep acknowledged stream entries this long "
                "[EDUMON_STREAM_RETENTION_HOURS, default 168]\n"
                "  --cache-mb MB     memory for the copies of districts kept between batches; "
-               "0 = none [EDUMON_WORKER_CACHE_MB, default 24]\n");
+               "0 = none [EDUMON_WORKER_CACHE_MB, default 16]\n");
     printf("  --help            this text\n");
 }
 
@@ -260,7 +260,7 @@ enum config_result config_load(struct config *config, enum config_role role, int
     config->max_deliveries = 5;
     config->claim_idle_ms = 30000;
     config->retention_hours = 168;
-    config->cache_mb = 24;
+    config->cache_mb = 16;
     config->max_body_bytes = 1 << 20;
     config->max_connections = 4096;
     config->rate_limit = 600;

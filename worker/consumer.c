@@ -1,10 +1,12 @@
 /* consumer.c -- see consumer.h. */
 #include "consumer.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "aggregate.h"
 #include "balance.h"
@@ -989,6 +991,8 @@ static int hold_entry(struct consumer *consumer, const struct parsed_entry *entr
     if (!hold->dirty_since_ms)
         hold->dirty_since_ms = json_now_ms();
     consumer->held_total++;
+    if (consumer->held_total > consumer->stats.held_peak)
+        consumer->stats.held_peak = consumer->held_total;
     return 0;
 }
 
@@ -1155,6 +1159,34 @@ static int process_entries(struct consumer *consumer, struct batch *batch)
             consumer->stats.values_applied += entry->submission->value_count;
     }
     return hold_batch(consumer, batch); /* 4. store and 5. acknowledge: flush_holds() */
+}
+
+#define HEAP_TRIM_MS 1000
+
+/* The cache's churn (a district loaded, evicted, another loaded: blocks of every size) leaves
+ * the heap full of free holes that stay resident: in the national round 26 MB in use of a
+ * 43 MB heap. Once a second the free pages go back to the kernel (malloc_trim releases whole
+ * free pages anywhere in the heap, not only at its top); it costs ~0.1 ms. The heap figures
+ * are kept for the log line at exit. */
+static void tend_heap(struct consumer *consumer)
+{
+    struct consumer_stats *stats = &consumer->stats;
+    struct mallinfo2 info = mallinfo2();
+    size_t live = info.uordblks + info.hblkhd, arena = info.arena + info.hblkhd;
+    if (live > stats->heap_live_peak)
+        stats->heap_live_peak = live;
+    if (arena > stats->heap_arena_peak)
+        stats->heap_arena_peak = arena;
+    long long now = json_now_ms();
+    if (now - consumer->last_heap_trim_ms < HEAP_TRIM_MS)
+        return;
+    struct timespec started, finished;
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    malloc_trim(0);
+    clock_gettime(CLOCK_MONOTONIC, &finished);
+    stats->heap_trim_seconds += (double)(finished.tv_sec - started.tv_sec) +
+                                (double)(finished.tv_nsec - started.tv_nsec) / 1e9;
+    consumer->last_heap_trim_ms = now;
 }
 
 static int process_batch(struct consumer *consumer, const redisReply *entries)
@@ -1395,6 +1427,7 @@ void consumer_run(struct consumer *consumer)
         if (result != 0)
             restart_from_own_pending(consumer);
         district_cache_trim(&consumer->cache); /* nothing of the cache is in hand here */
+        tend_heap(consumer);
     }
     /* Stopping: store and acknowledge what is held (nothing is lost otherwise: it stays
      * pending, but the next worker would have to wait for XAUTOCLAIM). */

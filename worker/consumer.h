@@ -29,6 +29,10 @@ struct consumer_stats {
     double batch_seconds_sum;
     unsigned long long reconnects;
     long long published_ms;
+    size_t held_peak;         /* the most entries held at once */
+    size_t heap_live_peak;    /* the most heap in use (mallinfo2), sampled after each batch */
+    size_t heap_arena_peak;   /* the largest the main heap has been */
+    double heap_trim_seconds; /* spent giving free heap pages back (malloc_trim) */
 };
 
 struct district_hold; /* consumer.c: entries applied, waiting for their district's store */
@@ -43,6 +47,7 @@ struct consumer {
     char pending_cursor[48]; /* where re-reading our own pending entries has got to */
     long long last_claim_ms;
     long long last_trim_ms;
+    long long last_heap_trim_ms;
     struct district_hold *holds; /* one per catalog district */
     size_t held_total;
     struct consumer_stats stats;

@@ -50,12 +50,16 @@ int main(int argc, char **argv)
     log_message(LOG_INFO,
                 "worker %s stopped: %llu batches, %llu entries, %llu values applied, "
                 "%llu snapshots stored, %llu dead-lettered, %llu district loads, %llu evictions, "
-                "cache peak %.1f MB (budget %.1f MB)",
+                "cache peak %.1f MB (budget %.1f MB), %zu entries held at most, heap peak "
+                "%.1f MB in use of %.1f MB, %.2f s trimming it",
                 config.consumer, consumer.stats.batches, consumer.stats.entries,
                 consumer.stats.values_applied, consumer.stats.snapshots_stored,
                 consumer.stats.dead_lettered, consumer.cache.loads, consumer.cache.evictions,
                 (double)consumer.cache.peak_bytes / 1048576.0,
-                (double)consumer.cache.budget_bytes / 1048576.0);
+                (double)consumer.cache.budget_bytes / 1048576.0, consumer.stats.held_peak,
+                (double)consumer.stats.heap_live_peak / 1048576.0,
+                (double)consumer.stats.heap_arena_peak / 1048576.0,
+                consumer.stats.heap_trim_seconds);
     consumer_free(&consumer);
     catalog_free(catalog);
     return EXIT_SUCCESS;
