@@ -23,9 +23,9 @@
 #define REDIS_TIMEOUT_MS 1000
 /* Bodies of snapshot documents kept in memory (a district's snapshot is ~20 KB). */
 #define SNAPSHOT_CACHE_BYTES ((size_t)32 << 20)
-/* Tokens and school records kept for submissions (~0.3 KB per slot and table pair: 2.2 MB;
+/* Tokens and school records kept for submissions (~0.3 KB per slot and table pair: 1.1 MB;
  * the intake benchmark rotates 200 schools, a county has ~200 units). */
-#define REGISTRY_CACHE_SLOTS 8192
+#define REGISTRY_CACHE_SLOTS 4096
 #define DRAIN_GRACE_MS       1500
 #define FIRST_REQUEST_MS     10000 /* a new connection must complete a request within this */
 
