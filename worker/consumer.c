@@ -1168,13 +1168,15 @@ static int process_entries(struct consumer *consumer, struct batch *batch)
     return hold_batch(consumer, batch); /* 4. store and 5. acknowledge: flush_holds() */
 }
 
-#define HEAP_TRIM_MS 1000
+#define HEAP_TRIM_MS 5000
 
 /* The cache's churn (a district loaded, evicted, another loaded: blocks of every size) leaves
  * the heap full of free holes that stay resident: in the national round 26 MB in use of a
- * 43 MB heap. Once a second the free pages go back to the kernel (malloc_trim releases whole
- * free pages anywhere in the heap, not only at its top); it costs ~0.1 ms. The heap figures
- * are kept for the log line at exit. */
+ * 43 MB heap. Every few seconds the free pages go back to the kernel (malloc_trim releases
+ * whole free pages anywhere in the heap, not only at its top; ~0.1 ms a call). Not more often,
+ * nor with glibc's mmap threshold lowered to give big blocks their own mappings (worker 34
+ * instead of 39 MB): pages handed back are faulted in again when reused, and the national
+ * round took 30-50 s longer. The heap figures are kept for the log line at exit. */
 static void tend_heap(struct consumer *consumer)
 {
     struct consumer_stats *stats = &consumer->stats;

@@ -1,5 +1,4 @@
 /* main.c -- edumon-worker: configuration, catalog, signals, then the consumer loop. */
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +24,6 @@ int main(int argc, char **argv)
     if (loaded != CONFIG_OK)
         return loaded == CONFIG_EXIT_SUCCESS ? EXIT_SUCCESS : EXIT_FAILURE;
     log_init("worker", (enum log_level)config.log_level);
-    /* Blocks of 16 KB and more (a district copy's period rows, reply buffers) get mappings of
-     * their own: freed, they go straight back to the kernel instead of leaving holes in the
-     * heap as the cache loads and evicts districts (~200 a second in the national round). A
-     * fixed threshold also stops glibc raising it after each such free. */
-    if (mallopt(M_MMAP_THRESHOLD, 16 * 1024) != 1)
-        log_message(LOG_WARN, "mallopt(M_MMAP_THRESHOLD) refused; the heap may fragment");
     char error[512];
     /* The worker never serves the district files: their trees would be most of its memory. */
     struct catalog *catalog = catalog_load_compact(config.catalog_dir, error, sizeof(error));
