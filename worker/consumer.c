@@ -45,6 +45,7 @@ struct parsed_entry {
 struct batch {
     struct parsed_entry *entries;
     size_t count;
+    bool out_of_memory; /* an entry could not be held: retry the batch rather than judge it */
     struct district_state **touched;
     size_t touched_count;
 };
@@ -154,7 +155,9 @@ static void parse_entry(struct consumer *consumer, const redisReply *raw,
     size_t values_size = parsed.value_count * sizeof(struct submission_value);
     entry->submission = malloc(sizeof(struct entry_submission) + values_size);
     if (!entry->submission) {
+        /* Not the entry's fault: it stays pending and the batch is read again. */
         snprintf(entry->reason, sizeof(entry->reason), "out of memory");
+        batch->out_of_memory = true;
         return;
     }
     memcpy(entry->submission->school, parsed.school, sizeof(parsed.school));
@@ -169,15 +172,15 @@ static void authorize_entry(struct consumer *consumer, struct parsed_entry *entr
 {
     if (entry->kind != ENTRY_SUBMISSION)
         return;
-    const struct school *school = entry->record;
-    struct school loaded = {0};
+    bool registered = entry->record != NULL;
+    enum stage stage = registered ? entry->record->stage : STAGE_OFFICE;
     if (entry->state->loaded) {
         entry->school = district_state_find_school(entry->state, entry->submission->school);
-        if (entry->school >= 0)
-            district_state_school(entry->state, (size_t)entry->school, &loaded);
-        school = entry->school >= 0 ? &loaded : NULL;
+        registered = entry->school >= 0;
+        if (registered)
+            stage = entry->state->schools[entry->school].stage;
     }
-    if (!school) {
+    if (!registered) {
         entry->kind = ENTRY_POISON;
         snprintf(entry->reason, sizeof(entry->reason), "school \"%s\" is not registered in %s",
                  entry->submission->school, entry->state->district->id);
@@ -185,7 +188,7 @@ static void authorize_entry(struct consumer *consumer, struct parsed_entry *entr
     }
     struct api_error error;
     if (submission_values_authorize(consumer->catalog, entry->submission->values,
-                                    entry->submission->value_count, school->stage, &error) != 0) {
+                                    entry->submission->value_count, stage, &error) != 0) {
         entry->kind = ENTRY_POISON;
         snprintf(entry->reason, sizeof(entry->reason), "%s: %s", error.code, error.message);
     }
@@ -1211,7 +1214,7 @@ static int process_batch(struct consumer *consumer, const redisReply *entries)
         batch.count = entries->elements;
         for (size_t i = 0; i < entries->elements; i++)
             parse_entry(consumer, entries->element[i], &batch.entries[i], &batch);
-        result = process_entries(consumer, &batch);
+        result = batch.out_of_memory ? -1 : process_entries(consumer, &batch);
     }
     if (result == 0) {
         static const size_t bounds[CONSUMER_BATCH_BUCKETS - 1] = {1, 10, 50, 100, 500};

@@ -332,6 +332,19 @@ int district_state_set(struct district_cache *cache, struct district_state *stat
     return 0;
 }
 
+/* School `index` as a full record (no token hash: the copy does not keep it). */
+static void expand_school(const struct district_state *state, size_t index, struct school *out)
+{
+    const struct cached_school *school = &state->schools[index];
+    /* The lengths were checked when the record was read (school_from_json). */
+    snprintf(out->id, sizeof(out->id), "%s", state->school_text + school->id);
+    snprintf(out->district, sizeof(out->district), "%s", state->district->id);
+    snprintf(out->name, sizeof(out->name), "%s", state->school_text + school->name);
+    out->stage = school->stage;
+    out->ownership = school->ownership;
+    out->token_hash[0] = '\0';
+}
+
 int district_state_figures(struct district_cache *cache, const struct district_state *state,
                            size_t index, struct figures *out)
 {
@@ -364,22 +377,10 @@ int district_state_figures(struct district_cache *cache, const struct district_s
         cache->school_scratch_capacity = state->school_count;
     }
     for (size_t s = 0; s < state->school_count; s++)
-        district_state_school(state, s, &cache->school_scratch[s]);
+        expand_school(state, s, &cache->school_scratch[s]);
     *out =
         (struct figures){cache->school_scratch, state->school_count, element_count, cache->scratch};
     return 0;
-}
-
-void district_state_school(const struct district_state *state, size_t index, struct school *out)
-{
-    const struct cached_school *school = &state->schools[index];
-    /* The lengths were checked when the record was read (school_from_json). */
-    snprintf(out->id, sizeof(out->id), "%s", state->school_text + school->id);
-    snprintf(out->district, sizeof(out->district), "%s", state->district->id);
-    snprintf(out->name, sizeof(out->name), "%s", state->school_text + school->name);
-    out->stage = school->stage;
-    out->ownership = school->ownership;
-    out->token_hash[0] = '\0';
 }
 
 const char *district_state_school_id(const struct district_state *state, size_t index)

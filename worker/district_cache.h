@@ -100,10 +100,6 @@ const char *district_state_school_id(const struct district_state *state, size_t 
 /* Index of a school in the (loaded) state, or -1. */
 int district_state_find_school(const struct district_state *state, const char *school);
 
-/* School `index` of a loaded state as a full record (district, id, name, stage, ownership;
- * no token hash: the copy does not keep it). */
-void district_state_school(const struct district_state *state, size_t index, struct school *out);
-
 /* Rebuilds the state from the apply script's dump {schools, periods, cells…} and makes it the
  * most recently used. Returns 0, or -1 when the dump is malformed or memory runs out (the
  * state is then unloaded). */

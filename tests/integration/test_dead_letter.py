@@ -51,6 +51,10 @@ def test_poison_entry_is_dead_lettered(h):
               "a rejected entry has a reason: %r" % document)
     reason = h.submission_status(h.admin_token, poison[0]).json()["reason"]
     check("out_of_range" in reason, "reason for students -5: %r" % reason)
+    reason = h.submission_status(h.admin_token, poison[1]).json()["reason"]
+    check("element_not_allowed" in reason, "reason for a kindergarten's students: %r" % reason)
+    reason = h.submission_status(h.admin_token, poison[2]).json()["reason"]
+    check("not registered" in reason, "reason for an unregistered school: %r" % reason)
     # Nothing of the poison reached the figures.
     snapshot = h.snapshot_json()
     expect_eq(indicator(snapshot, "public_students")["value"], None, "no students applied")
