@@ -71,23 +71,6 @@ static int compare_ranked(const void *left, const void *right)
     return a->district - b->district; /* stable: catalog order */
 }
 
-/* The direction of the first district that targets the indicator; descending otherwise. */
-static bool ranking_direction(const struct catalog *catalog, int indicator, bool *targeted)
-{
-    *targeted = false;
-    for (size_t d = 0; d < catalog->district_count; d++) {
-        const struct district *district = &catalog->districts[d];
-        for (size_t t = 0; t < district->target_count; t++) {
-            if (district->targets[t].indicator != indicator)
-                continue;
-            *targeted = true;
-            return district->targets[t].op == TARGET_LE ||
-                   district->targets[t].op == TARGET_DELTA_LE;
-        }
-    }
-    return false;
-}
-
 static void read_ranked(const redisReply *fields, const char *indicator, struct ranked *out)
 {
     out->has_value = false;
@@ -113,8 +96,10 @@ static cJSON *render_rankings(const struct rankings_context *context, struct ran
 {
     const struct catalog *catalog = context->server->catalog;
     const struct indicator *indicator = &catalog->indicators[context->indicator];
-    bool targeted = false;
-    ranking_ascending = ranking_direction(catalog, context->indicator, &targeted);
+    /* The direction of the first district that targets the indicator; descending otherwise. */
+    int direction = indicator->target_direction;
+    bool targeted = direction != 0;
+    ranking_ascending = direction < 0;
     qsort(ranked, count, sizeof(*ranked), compare_ranked);
     cJSON *root = cJSON_CreateObject();
     char period[8];

@@ -109,14 +109,19 @@ static void park(struct waiter *waiter)
 /* A snapshot that does not exist yet: the plan's indicators with no data, version 0. */
 static char *render_empty_snapshot(const struct server *server, int district, int period)
 {
-    struct figures figures = {NULL, 0, server->catalog->element_count, NULL};
-    struct snapshot_input input = {
-        server->catalog, &server->catalog->districts[district], period, &figures, NULL, 0};
-    double *values = malloc(server->catalog->indicator_count * sizeof(double));
-    if (!values)
+    /* The API's catalog keeps no targets (catalog_load_packed): read this district's. */
+    struct district with_targets = server->catalog->districts[district];
+    struct target *targets;
+    if (catalog_district_targets(server->catalog, district, &targets, &with_targets.target_count) !=
+        0)
         return NULL;
-    cJSON *document = snapshot_build(&input, values);
+    with_targets.targets = targets;
+    struct figures figures = {NULL, 0, server->catalog->element_count, NULL};
+    struct snapshot_input input = {server->catalog, &with_targets, period, &figures, NULL, 0};
+    double *values = malloc(server->catalog->indicator_count * sizeof(double));
+    cJSON *document = values ? snapshot_build(&input, values) : NULL;
     free(values);
+    free(targets);
     if (!document)
         return NULL;
     cJSON_AddNumberToObject(document, "version", 0);

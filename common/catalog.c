@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,9 +34,8 @@ struct catalog_internal {
     struct element *elements;
     struct indicator *indicators;
     struct district *districts;
-    struct target **targets;
-    struct milestone **milestones; /* one array per target, flattened per district */
-    size_t milestone_array_count;
+    struct target **targets; /* per district, one block: its targets, then their milestones
+                              * (NULL with catalog_load_packed once validated) */
     struct id_index element_index, indicator_index, district_index;
     char *elements_body, *indicators_body, *districts_body;
     char **district_strings;          /* catalog_load_compact: each district's id, name, name_en */
@@ -62,6 +62,9 @@ struct load_context {
     char *summaries;
     size_t summaries_length, summaries_capacity, summary_count;
     bool serve_districts; /* false: catalog_load_compact (no districts body) */
+    /* catalog_load_packed: one district's text and its deflated form (pack_definition) */
+    unsigned char *text_scratch, *deflate_scratch;
+    size_t text_capacity, deflate_capacity;
 };
 
 static int fail(struct load_context *context, const char *format, ...)
@@ -544,26 +547,14 @@ static int load_indicators(struct load_context *context, const char *directory)
 _Static_assert(sizeof(struct target) <= 48, "struct target is laid out small (catalog.h)");
 
 static int load_milestones(struct load_context *context, const cJSON *item, const char *path,
-                           struct target *target)
+                           struct target *target, struct milestone **next)
 {
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(item, "milestones");
     if (!list)
         return 0;
     if (!cJSON_IsArray(list))
         return fail(context, "%s.milestones: must be an array", path);
-    size_t count = (size_t)cJSON_GetArraySize(list);
-    struct milestone *milestones = calloc(count ? count : 1, sizeof(struct milestone));
-    struct milestone **grown =
-        realloc(context->catalog->milestones,
-                (context->catalog->milestone_array_count + 1) * sizeof(struct milestone *));
-    if (!milestones || !grown) {
-        free(milestones);
-        if (grown)
-            context->catalog->milestones = grown;
-        return fail(context, "out of memory");
-    }
-    context->catalog->milestones = grown;
-    grown[context->catalog->milestone_array_count++] = milestones;
+    struct milestone *milestones = *next;
     size_t index = 0;
     const cJSON *milestone;
     cJSON_ArrayForEach(milestone, list)
@@ -581,8 +572,9 @@ static int load_milestones(struct load_context *context, const cJSON *item, cons
             return fail(context, "%s.year: milestones must be in ascending years", milestone_path);
         index++;
     }
-    target->milestones = milestones;
-    target->milestone_count = (unsigned short)count; /* ascending years in 1990..2100: <= 111 */
+    target->milestones = index ? milestones : NULL;
+    target->milestone_count = (unsigned short)index; /* ascending years in 1990..2100: <= 111 */
+    *next = milestones + index;
     return 0;
 }
 
@@ -600,15 +592,16 @@ static int load_target_values(struct load_context *context, const cJSON *item, c
     return get_number(context, item, path, "value", true, &target->value);
 }
 
-static int load_target(struct load_context *context, const cJSON *item, const char *path,
-                       struct target *target)
+static int load_target(struct load_context *context, const struct catalog *catalog,
+                       const cJSON *item, const char *path, struct target *target,
+                       struct milestone **next_milestone)
 {
     if (!cJSON_IsObject(item))
         return fail(context, "%s: must be an object", path);
     const char *indicator = get_string(context, item, path, "indicator", true);
     if (!indicator)
         return -1;
-    target->indicator = catalog_find_indicator(&context->catalog->public, indicator);
+    target->indicator = catalog_find_indicator(catalog, indicator);
     if (target->indicator < 0)
         return fail(context, "%s.indicator: unknown indicator \"%s\"", path, indicator);
     const char *op = get_string(context, item, path, "op", true);
@@ -644,38 +637,86 @@ static int load_target(struct load_context *context, const cJSON *item, const ch
     if (cumulative && !cJSON_IsBool(cumulative))
         return fail(context, "%s.cumulative: must be true or false", path);
     target->cumulative = cJSON_IsTrue(cumulative);
-    return load_milestones(context, item, path, target);
+    return load_milestones(context, item, path, target, next_milestone);
 }
 
-static int load_district_targets(struct load_context *context, const cJSON *root,
-                                 struct district *district, size_t district_index)
+/* The milestones of the targets in `list` (before they are validated: arrays only). */
+static size_t count_milestones(const cJSON *list)
 {
+    size_t count = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, list)
+    {
+        const cJSON *milestones = cJSON_GetObjectItemCaseSensitive(item, "milestones");
+        if (cJSON_IsArray(milestones))
+            count += (size_t)cJSON_GetArraySize(milestones);
+    }
+    return count;
+}
+
+/* Reads and checks the "targets" of district file `root` into one block (the targets, then
+ * their milestones) that the caller frees; *block is NULL when there are none. Reads `catalog`
+ * only (its indicators), so it serves catalog_district_targets as well as the load. */
+static int parse_targets(struct load_context *context, const struct catalog *catalog,
+                         const cJSON *root, struct target **block, size_t *count)
+{
+    *block = NULL;
+    *count = 0;
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "targets");
     if (!list)
         return 0;
     if (!cJSON_IsArray(list))
         return fail(context, "targets: must be an array");
-    size_t count = (size_t)cJSON_GetArraySize(list);
-    struct target *targets = calloc(count ? count : 1, sizeof(struct target));
+    size_t target_count = (size_t)cJSON_GetArraySize(list);
+    size_t milestone_count = count_milestones(list);
+    if (target_count == 0)
+        return 0;
+    _Static_assert(sizeof(struct target) % _Alignof(struct milestone) == 0,
+                   "milestones may follow the targets in one block");
+    struct target *targets = calloc(1, target_count * sizeof(struct target) +
+                                           milestone_count * sizeof(struct milestone));
     if (!targets)
         return fail(context, "out of memory");
-    context->catalog->targets[district_index] = targets;
+    struct milestone *next_milestone = (struct milestone *)(targets + target_count);
     size_t index = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, list)
     {
         char path[64];
         snprintf(path, sizeof(path), "targets[%zu]", index);
-        if (load_target(context, item, path, &targets[index]) != 0)
-            return -1;
-        for (size_t previous = 0; previous < index; previous++)
+        int result = load_target(context, catalog, item, path, &targets[index], &next_milestone);
+        for (size_t previous = 0; result == 0 && previous < index; previous++)
             if (targets[previous].indicator == targets[index].indicator)
-                return fail(context, "%s.indicator: \"%s\" is targeted twice", path,
-                            context->catalog->indicators[targets[index].indicator].id);
+                result = fail(context, "%s.indicator: \"%s\" is targeted twice", path,
+                              catalog->indicators[targets[index].indicator].id);
+        if (result != 0) {
+            free(targets);
+            return -1;
+        }
         index++;
     }
+    *block = targets;
+    *count = target_count;
+    return 0;
+}
+
+static int load_district_targets(struct load_context *context, const cJSON *root,
+                                 struct district *district, size_t district_index)
+{
+    struct catalog_internal *catalog = context->catalog;
+    struct target *targets;
+    size_t count;
+    if (parse_targets(context, &catalog->public, root, &targets, &count) != 0)
+        return -1;
+    catalog->targets[district_index] = targets;
     district->targets = targets;
     district->target_count = count;
+    for (size_t t = 0; t < count; t++) {
+        struct indicator *indicator = &catalog->indicators[targets[t].indicator];
+        if (indicator->target_direction == 0)
+            indicator->target_direction =
+                targets[t].op == TARGET_LE || targets[t].op == TARGET_DELTA_LE ? -1 : 1;
+    }
     return 0;
 }
 
@@ -822,26 +863,47 @@ static int add_summary(struct load_context *context, const cJSON *definition)
     return result;
 }
 
-static int pack_definition(struct packed_definition *packed, const cJSON *tree)
+/* Grows a scratch buffer to at least `size` bytes (kept for the next district). */
+static int reserve(unsigned char **buffer, size_t *capacity, size_t size)
 {
-    char *text = cJSON_PrintUnformatted(tree);
-    if (!text)
+    if (*capacity >= size)
+        return 0;
+    size_t grown_capacity = *capacity ? *capacity : 16384;
+    while (grown_capacity < size)
+        grown_capacity *= 2;
+    unsigned char *grown = realloc(*buffer, grown_capacity);
+    if (!grown)
         return -1;
-    size_t length = strlen(text);
+    *buffer = grown;
+    *capacity = grown_capacity;
+    return 0;
+}
+
+/* Deflates the compact print of `tree` into packed->data, allocated to its exact size. The
+ * text and the deflate output go through the context's scratch buffers, reused from one
+ * district to the next: allocated afresh each time (and shrunk), they left ~2 MB of holes
+ * between the packed files at 2 800 districts. */
+static int pack_definition(struct load_context *context, struct packed_definition *packed,
+                           const cJSON *tree)
+{
+    if (reserve(&context->text_scratch, &context->text_capacity, 16384) != 0)
+        return -1;
+    while (!cJSON_PrintPreallocated((cJSON *)tree, (char *)context->text_scratch,
+                                    (int)context->text_capacity, false))
+        if (context->text_capacity > INT_MAX / 2 ||
+            reserve(&context->text_scratch, &context->text_capacity, context->text_capacity * 2) !=
+                0)
+            return -1; /* too big a file for an int length, or out of memory */
+    size_t length = strlen((const char *)context->text_scratch);
     uLongf size = compressBound((uLong)length);
-    packed->data = malloc(size);
-    int status = packed->data ? compress2(packed->data, &size, (const Bytef *)text, (uLong)length,
-                                          Z_DEFAULT_COMPRESSION)
-                              : Z_MEM_ERROR;
-    cJSON_free(text);
-    if (status != Z_OK) {
-        free(packed->data);
-        packed->data = NULL;
+    if (reserve(&context->deflate_scratch, &context->deflate_capacity, size) != 0 ||
+        compress2(context->deflate_scratch, &size, context->text_scratch, (uLong)length,
+                  Z_DEFAULT_COMPRESSION) != Z_OK)
         return -1;
-    }
-    unsigned char *shrunk = realloc(packed->data, size ? size : 1);
-    if (shrunk)
-        packed->data = shrunk;
+    packed->data = malloc(size ? size : 1);
+    if (!packed->data)
+        return -1;
+    memcpy(packed->data, context->deflate_scratch, size);
     packed->size = size;
     packed->plain_size = length;
     return 0;
@@ -855,8 +917,15 @@ static int drop_definition(struct load_context *context, size_t index)
     if (!catalog->district_strings[index])
         return fail(context, "out of memory");
     if (context->pack_definitions &&
-        pack_definition(&catalog->packed[index], catalog->district_json[index]) != 0)
+        pack_definition(context, &catalog->packed[index], catalog->district_json[index]) != 0)
         return fail(context, "out of memory");
+    if (context->pack_definitions) {
+        /* Validated; catalog_district_targets reads them again from the packed file. */
+        free(catalog->targets[index]);
+        catalog->targets[index] = NULL;
+        catalog->districts[index].targets = NULL;
+        catalog->districts[index].target_count = 0;
+    }
     catalog->districts[index].definition = NULL;
     cJSON_Delete(catalog->district_json[index]);
     catalog->district_json[index] = NULL;
@@ -960,9 +1029,6 @@ void catalog_free(struct catalog *public_catalog)
     }
     free(catalog->district_strings);
     free(catalog->packed);
-    for (size_t i = 0; i < catalog->milestone_array_count; i++)
-        free(catalog->milestones[i]);
-    free(catalog->milestones);
     free(catalog->district_json);
     free(catalog->targets);
     free(catalog->districts);
@@ -1029,6 +1095,8 @@ static struct catalog *load_catalog(const char *directory, enum definitions defi
     if (result == 0)
         result = catalog_render(&context);
     free(context.summaries); /* left over only when loading failed */
+    free(context.text_scratch);
+    free(context.deflate_scratch);
     _Static_assert(sizeof(catalog->public.hash) == SHA256_DIGEST_STRING_LENGTH,
                    "the catalog hash is the hex SHA-256");
     SHA256End(&context.digest, catalog->public.hash);
@@ -1077,4 +1145,54 @@ char *catalog_district_json(const struct catalog *catalog, int district)
     }
     text[size] = '\0';
     return text;
+}
+
+/* A copy of `count` targets in one block, their milestones following them. */
+static struct target *copy_targets(const struct target *targets, size_t count)
+{
+    size_t milestones = 0;
+    for (size_t t = 0; t < count; t++)
+        milestones += targets[t].milestone_count;
+    struct target *copy =
+        malloc(count * sizeof(struct target) + milestones * sizeof(struct milestone));
+    if (!copy)
+        return NULL;
+    memcpy(copy, targets, count * sizeof(struct target));
+    struct milestone *next = (struct milestone *)(copy + count);
+    for (size_t t = 0; t < count; t++) {
+        if (copy[t].milestone_count == 0)
+            continue;
+        memcpy(next, targets[t].milestones, copy[t].milestone_count * sizeof(struct milestone));
+        copy[t].milestones = next;
+        next += copy[t].milestone_count;
+    }
+    return copy;
+}
+
+int catalog_district_targets(const struct catalog *catalog, int district, struct target **targets,
+                             size_t *count)
+{
+    *targets = NULL;
+    *count = 0;
+    if (district < 0 || (size_t)district >= catalog->district_count)
+        return -1;
+    const struct catalog_internal *internal = (const struct catalog_internal *)catalog;
+    const struct district *entry = &catalog->districts[district];
+    if (!internal->packed) {
+        if (entry->target_count == 0)
+            return 0;
+        *targets = copy_targets(entry->targets, entry->target_count);
+        *count = *targets ? entry->target_count : 0;
+        return *targets ? 0 : -1;
+    }
+    char *text = catalog_district_json(catalog, district);
+    cJSON *root = text ? cJSON_Parse(text) : NULL;
+    cJSON_free(text);
+    char error[128];
+    struct load_context context = {
+        .catalog = NULL, .file = "", .error = error, .error_size = sizeof(error)};
+    /* Validated when loaded: only memory can fail here. */
+    int result = root ? parse_targets(&context, catalog, root, targets, count) : -1;
+    cJSON_Delete(root);
+    return result;
 }

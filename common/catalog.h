@@ -44,6 +44,9 @@ struct indicator {
     double condition_value;
     unsigned stage_filter;     /* bit per stage admitted; all bits when no filter */
     unsigned ownership_filter; /* bit per ownership admitted */
+    /* The op of the first district (catalog order) that targets it: -1 lower is better ("<=",
+     * "delta<="), +1 otherwise, 0 when no district does (comparisons rank by it). */
+    signed char target_direction;
 };
 
 enum target_op {
@@ -78,6 +81,8 @@ struct target {
 struct district {
     const char *id, *name, *name_en;
     int plan_first_year, plan_last_year;
+    /* None with catalog_load_packed (read them with catalog_district_targets); NULL when
+     * target_count is 0. */
     const struct target *targets;
     size_t target_count;
     const cJSON *definition; /* the district file (catalog_load only; else NULL): serve it with
@@ -113,13 +118,23 @@ void catalog_free(struct catalog *catalog);
 struct catalog *catalog_load_compact(const char *directory, char *error, size_t error_size);
 
 /* As catalog_load_compact, for a process that serves the district files (the API): each file
- * is kept as its compact JSON, deflated (~1 KB per district instead of ~35 KB of tree). */
+ * is kept as its compact JSON, deflated (~1 KB per district instead of ~35 KB of tree), and the
+ * targets are validated but not kept (~1.4 KB per district: 3.9 MB at 2 800 districts, for a
+ * process that needs them only to show a district without figures): district->targets is NULL
+ * and target_count 0; catalog_district_targets reads them back. */
 struct catalog *catalog_load_packed(const char *directory, char *error, size_t error_size);
 
 /* District `district`'s file as compact JSON (cJSON_PrintUnformatted of it), from its tree or
  * its packed copy; the caller frees it with cJSON_free(). NULL when out of memory, or when the
  * catalog was loaded with catalog_load_compact. */
 char *catalog_district_json(const struct catalog *catalog, int district);
+
+/* District `district`'s targets, in the file's order, as one block the caller frees with free()
+ * (their milestones inside it): a copy, or with catalog_load_packed the district's packed file
+ * read again (~0.1 ms). *targets is NULL when *count is 0. Returns 0, or -1 when `district` is
+ * out of range or memory runs out. */
+int catalog_district_targets(const struct catalog *catalog, int district, struct target **targets,
+                             size_t *count);
 
 /* Lookups return an index, or -1 when the id is unknown. */
 int catalog_find_element(const struct catalog *catalog, const char *id);

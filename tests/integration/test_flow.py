@@ -25,6 +25,14 @@ def test_submission_flows_to_snapshot(h):
     expect_eq(empty["district"], "test-county", "district")
     expect_eq(empty["period"], "2024", "period")
     expect_eq(empty["version"], 0, "empty version")
+    # The plan's targets, in the file's order, as the API reads them back from its packed
+    # catalog (it keeps none in memory).
+    expect_eq([item["id"] for item in empty["indicators"]],
+              ["new_school_places", "public_students", "kg_inclusive_share", "kg_gross_enrolment",
+               "mh_teacher_coverage", "city_rank", "primary_area_cv"], "empty snapshot indicators")
+    by_id = {item["id"]: item for item in empty["indicators"]}
+    expect_eq(by_id["city_rank"]["target"]["op"], "<=", "target op in the empty snapshot")
+    expect_eq(by_id["primary_area_cv"]["target"]["value"], 0.65, "target value")
     for item in empty["indicators"]:
         expect_eq(item["value"], None, "empty value of " + item["id"])
         expect_eq(item["status"], "no_data", "empty status of " + item["id"])

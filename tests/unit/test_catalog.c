@@ -231,6 +231,91 @@ static void loads_packed(void **state)
     catalog_free(compact);
 }
 
+static void assert_same_targets(const struct target *expected, const struct target *actual,
+                                size_t count)
+{
+    for (size_t t = 0; t < count; t++) {
+        const struct target *left = &expected[t], *right = &actual[t];
+        assert_int_equal(left->indicator, right->indicator);
+        assert_int_equal(left->op, right->op);
+        assert_true(left->value == right->value && left->max == right->max);
+        assert_int_equal(left->year, right->year);
+        assert_int_equal(left->has_baseline, right->has_baseline);
+        assert_true(left->baseline_value == right->baseline_value);
+        assert_int_equal(left->baseline_year, right->baseline_year);
+        assert_int_equal(left->cumulative, right->cumulative);
+        assert_int_equal(left->milestone_count, right->milestone_count);
+        assert_true((left->milestones == NULL) == (left->milestone_count == 0));
+        for (size_t m = 0; m < left->milestone_count; m++) {
+            assert_int_equal(left->milestones[m].year, right->milestones[m].year);
+            assert_true(left->milestones[m].value == right->milestones[m].value);
+        }
+    }
+}
+
+/* The packed (API) catalog keeps no targets; catalog_district_targets gives them back exactly
+ * as the full catalog holds them, from every kind of catalog, as a block freed on its own.
+ * Every catalog ranks an indicator by its first district's target. */
+static void reads_targets_back(void **state)
+{
+    (void)state;
+    char error[512];
+    const char *directory = EDUMON_SOURCE_DIR "/deploy/catalog";
+    struct catalog *full = catalog_load(directory, error, sizeof(error));
+    struct catalog *packed = catalog_load_packed(directory, error, sizeof(error));
+    struct catalog *compact = catalog_load_compact(directory, error, sizeof(error));
+    if (!full || !packed || !compact)
+        fail_msg("%s", error);
+    size_t milestones = 0;
+    for (size_t i = 0; i < full->district_count; i++) {
+        const struct district *expected = &full->districts[i];
+        assert_true(expected->target_count > 0);
+        assert_int_equal(packed->districts[i].target_count, 0);
+        assert_null(packed->districts[i].targets);
+        assert_int_equal(compact->districts[i].target_count, expected->target_count);
+        const struct catalog *sources[] = {full, packed, compact};
+        for (size_t s = 0; s < 3; s++) {
+            struct target *targets;
+            size_t count;
+            assert_int_equal(catalog_district_targets(sources[s], (int)i, &targets, &count), 0);
+            assert_int_equal(count, expected->target_count);
+            assert_ptr_not_equal(targets, expected->targets);
+            assert_same_targets(expected->targets, targets, count);
+            free(targets);
+        }
+        for (size_t t = 0; t < expected->target_count; t++)
+            milestones += expected->targets[t].milestone_count;
+    }
+    assert_true(milestones > 0); /* the seeds have some: the copies' milestones were checked */
+    struct target *none;
+    size_t count;
+    assert_int_equal(catalog_district_targets(packed, -1, &none, &count), -1);
+    assert_int_equal(catalog_district_targets(packed, (int)packed->district_count, &none, &count),
+                     -1);
+    assert_null(none);
+    /* Ranking direction: "<=" and "delta<=" rank ascending, others descending, none: 0. */
+    int myopia = catalog_find_indicator(full, "myopia_rate");
+    int class_share = catalog_find_indicator(full, "class_over_standard_share");
+    assert_true(myopia >= 0 && class_share >= 0);
+    assert_int_equal(full->indicators[myopia].target_direction, -1);
+    assert_int_equal(full->indicators[class_share].target_direction, -1);
+    for (size_t k = 0; k < full->indicator_count; k++) {
+        int direction = 0;
+        for (size_t d = 0; d < full->district_count && direction == 0; d++)
+            for (size_t t = 0; t < full->districts[d].target_count && direction == 0; t++) {
+                const struct target *target = &full->districts[d].targets[t];
+                if (target->indicator == (int)k)
+                    direction = target->op == TARGET_LE || target->op == TARGET_DELTA_LE ? -1 : 1;
+            }
+        assert_int_equal(full->indicators[k].target_direction, direction);
+        assert_int_equal(packed->indicators[k].target_direction, direction);
+        assert_int_equal(compact->indicators[k].target_direction, direction);
+    }
+    catalog_free(full);
+    catalog_free(packed);
+    catalog_free(compact);
+}
+
 static void refuses_missing_directory(void **state)
 {
     (void)state;
@@ -241,9 +326,12 @@ static void refuses_missing_directory(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(seed_catalog_loads),   cmocka_unit_test(fixture_loads_and_answers),
-        cmocka_unit_test(refuses_bad_catalogs), cmocka_unit_test(loads_compact),
-        cmocka_unit_test(loads_packed),         cmocka_unit_test(refuses_missing_directory)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(seed_catalog_loads),
+                                       cmocka_unit_test(fixture_loads_and_answers),
+                                       cmocka_unit_test(refuses_bad_catalogs),
+                                       cmocka_unit_test(loads_compact),
+                                       cmocka_unit_test(loads_packed),
+                                       cmocka_unit_test(reads_targets_back),
+                                       cmocka_unit_test(refuses_missing_directory)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
