@@ -40,6 +40,8 @@ struct catalog_internal {
     char *elements_body, *indicators_body, *districts_body;
     char **district_strings;          /* catalog_load_compact: each district's id, name, name_en */
     struct packed_definition *packed; /* catalog_load_packed: each district's file, deflated */
+    char *pack_dictionary;            /* ... against this preset dictionary (pack_dictionary) */
+    size_t pack_dictionary_length;
 };
 
 /* A district file as compact JSON (cJSON_PrintUnformatted of its tree), deflated: ~8x smaller
@@ -879,6 +881,91 @@ static int reserve(unsigned char **buffer, size_t *capacity, size_t size)
     return 0;
 }
 
+/* The preset dictionary the district files are deflated against: the file format's keys and
+ * every indicator id as a target names it (zlib matches strings from it as if they had come
+ * before the file: the most common go last). 4.9 -> 4.2 MB of packed files at 2 800
+ * districts. Built from the indicators, so the same catalog always gets the same one. */
+static int build_pack_dictionary(struct load_context *context)
+{
+    static const char keys[] =
+        "{\"id\":\"\",\"name\":\"\",\"name_en\":\"\",\"province\":\"\",\"province_en\":\"\","
+        "\"plan\":{\"title\":\"\",\"title_en\":\"\",\"years\":[2021,2025],\"issued\":\"\","
+        "\"seed\":\"\"},\"targets\":[{\"indicator\":\"\",\"op\":\">=\",\"value\":,\"year\":2025,"
+        "\"quote\":\"\",\"note\":\"\",\"baseline\":{\"year\":,\"value\":},\"milestones\":[{"
+        "\"year\":,\"value\":}],\"cumulative\":true,\"min\":,\"max\":}],\"untracked\":[\"";
+    static const char before_id[] = "{\"indicator\":\"", after_id[] = "\",\"op\":\"";
+    struct catalog_internal *catalog = context->catalog;
+    size_t length = sizeof(keys) - 1;
+    for (size_t i = 0; i < catalog->public.indicator_count; i++)
+        length += sizeof(before_id) - 1 + strlen(catalog->indicators[i].id) + sizeof(after_id) - 1;
+    const size_t window = 32768; /* zlib uses the last 32 KB of a longer dictionary */
+    char *dictionary = malloc(length + 1);
+    if (!dictionary)
+        return fail(context, "out of memory");
+    char *end = dictionary;
+    memcpy(end, keys, sizeof(keys) - 1);
+    end += sizeof(keys) - 1;
+    for (size_t i = 0; i < catalog->public.indicator_count; i++) {
+        size_t id_length = strlen(catalog->indicators[i].id);
+        memcpy(end, before_id, sizeof(before_id) - 1);
+        end += sizeof(before_id) - 1;
+        memcpy(end, catalog->indicators[i].id, id_length);
+        end += id_length;
+        memcpy(end, after_id, sizeof(after_id) - 1);
+        end += sizeof(after_id) - 1;
+    }
+    *end = '\0';
+    if (length > window) {
+        memmove(dictionary, dictionary + length - window, window + 1);
+        length = window;
+    }
+    catalog->pack_dictionary = dictionary;
+    catalog->pack_dictionary_length = length;
+    return 0;
+}
+
+/* Deflates `length` bytes of `text` against the catalog's dictionary into `out` (`*size`
+ * bytes, at least compressBound(length)); *size becomes the deflated size. */
+static int deflate_with_dictionary(const struct catalog_internal *catalog, const Bytef *text,
+                                   size_t length, Bytef *out, uLongf *size)
+{
+    z_stream stream = {.next_in = (Bytef *)text,
+                       .avail_in = (uInt)length,
+                       .next_out = out,
+                       .avail_out = (uInt)*size};
+    if (deflateInit(&stream, Z_DEFAULT_COMPRESSION) != Z_OK)
+        return -1;
+    int status = deflateSetDictionary(&stream, (const Bytef *)catalog->pack_dictionary,
+                                      (uInt)catalog->pack_dictionary_length);
+    if (status == Z_OK)
+        status = deflate(&stream, Z_FINISH);
+    *size = stream.total_out;
+    deflateEnd(&stream);
+    return status == Z_STREAM_END ? 0 : -1;
+}
+
+/* Inflates a packed file into `out` (`*size` bytes); *size becomes the inflated size. */
+static int inflate_with_dictionary(const struct catalog_internal *catalog,
+                                   const struct packed_definition *packed, Bytef *out, uLongf *size)
+{
+    z_stream stream = {.next_in = packed->data,
+                       .avail_in = (uInt)packed->size,
+                       .next_out = out,
+                       .avail_out = (uInt)*size};
+    if (inflateInit(&stream) != Z_OK)
+        return -1;
+    int status = inflate(&stream, Z_FINISH);
+    if (status == Z_NEED_DICT) {
+        status = inflateSetDictionary(&stream, (const Bytef *)catalog->pack_dictionary,
+                                      (uInt)catalog->pack_dictionary_length);
+        if (status == Z_OK)
+            status = inflate(&stream, Z_FINISH);
+    }
+    *size = stream.total_out;
+    inflateEnd(&stream);
+    return status == Z_STREAM_END ? 0 : -1;
+}
+
 /* Deflates the compact print of `tree` into packed->data, allocated to its exact size. The
  * text and the deflate output go through the context's scratch buffers, reused from one
  * district to the next: allocated afresh each time (and shrunk), they left ~2 MB of holes
@@ -897,8 +984,8 @@ static int pack_definition(struct load_context *context, struct packed_definitio
     size_t length = strlen((const char *)context->text_scratch);
     uLongf size = compressBound((uLong)length);
     if (reserve(&context->deflate_scratch, &context->deflate_capacity, size) != 0 ||
-        compress2(context->deflate_scratch, &size, context->text_scratch, (uLong)length,
-                  Z_DEFAULT_COMPRESSION) != Z_OK)
+        deflate_with_dictionary(context->catalog, context->text_scratch, length,
+                                context->deflate_scratch, &size) != 0)
         return -1;
     packed->data = malloc(size ? size : 1);
     if (!packed->data)
@@ -945,8 +1032,11 @@ static int load_districts(struct load_context *context, const char *directory)
     catalog->targets = calloc(count ? count : 1, sizeof(struct target *));
     if (!context->keep_definitions)
         catalog->district_strings = calloc(count ? count : 1, sizeof(char *));
-    if (context->pack_definitions)
+    if (context->pack_definitions) {
         catalog->packed = calloc(count ? count : 1, sizeof(*catalog->packed));
+        if (build_pack_dictionary(context) != 0)
+            result = -1;
+    }
     if (!catalog->districts || !catalog->district_json || !catalog->targets ||
         (!context->keep_definitions && !catalog->district_strings) ||
         (context->pack_definitions && !catalog->packed))
@@ -1029,6 +1119,7 @@ void catalog_free(struct catalog *public_catalog)
     }
     free(catalog->district_strings);
     free(catalog->packed);
+    free(catalog->pack_dictionary);
     free(catalog->district_json);
     free(catalog->targets);
     free(catalog->districts);
@@ -1138,7 +1229,7 @@ char *catalog_district_json(const struct catalog *catalog, int district)
     const struct packed_definition *packed = &internal->packed[district];
     char *text = cJSON_malloc(packed->plain_size + 1);
     uLongf size = (uLongf)packed->plain_size;
-    if (!text || uncompress((Bytef *)text, &size, packed->data, (uLong)packed->size) != Z_OK ||
+    if (!text || inflate_with_dictionary(internal, packed, (Bytef *)text, &size) != 0 ||
         size != packed->plain_size) {
         cJSON_free(text);
         return NULL;
