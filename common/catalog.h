@@ -46,7 +46,7 @@ struct indicator {
     unsigned ownership_filter; /* bit per ownership admitted */
     /* The op of the first district (catalog order) that targets it: -1 lower is better ("<=",
      * "delta<="), +1 otherwise, 0 when no district does (comparisons rank by it). */
-    signed char target_direction;
+    int target_direction;
 };
 
 enum target_op {
