@@ -1174,18 +1174,18 @@ static int process_entries(struct consumer *consumer, struct batch *batch)
     return hold_batch(consumer, batch); /* 4. store and 5. acknowledge: flush_holds() */
 }
 
-#define HEAP_TRIM_MS 1000
+#define HEAP_TRIM_MS 250
 
 /* The cache's churn (a district loaded, evicted, another loaded: blocks of every size) leaves
  * the heap full of free holes that stay resident: in the national round 25 MB in use of a
- * 38 MB heap. Every second the free pages go back to the kernel (malloc_trim releases whole
- * free pages anywhere in the heap, not only at its top; ~0.1 ms a call), checked after each
- * batch and after each chunk of a flush pass (a pass over 2 800 districts takes seconds and is
- * where the holes appear): worker peak RSS 37-38 -> 34 MB in the national round, 0.11 s of
- * trimming in all, no slower. Trimming every 5 s left the resident heap 4-9 MB above what was
- * in use. Not with glibc's mmap threshold lowered to give big blocks their own mappings: pages
- * handed back are faulted in again when reused, and the national round took 30-50 s longer.
- * The heap figures are kept for the log line at exit. */
+ * 38 MB heap. Four times a second the free pages go back to the kernel (malloc_trim releases
+ * whole free pages anywhere in the heap, not only at its top; ~0.1 ms a call), checked after
+ * each batch and after each chunk of a flush pass (a pass over 2 800 districts takes seconds,
+ * and the STOREs' buffers are where the holes appear). National round, worker peak RSS: trim
+ * every 5 s 37-38 MB, every second 34-36, every 250 ms 34 (the peak is the cache filling);
+ * 0.1-0.34 s of trimming in all, no slower. Not with glibc's mmap threshold lowered to give big
+ * blocks their own mappings: pages handed back are faulted in again when reused, and the
+ * national round took 30-50 s longer. The heap figures are kept for the log line at exit. */
 static void tend_heap(struct consumer *consumer)
 {
     struct consumer_stats *stats = &consumer->stats;
