@@ -670,9 +670,9 @@ static int parse_targets(struct load_context *context, const struct catalog *cat
     if (!cJSON_IsArray(list))
         return fail(context, "targets: must be an array");
     size_t target_count = (size_t)cJSON_GetArraySize(list);
-    size_t milestone_count = count_milestones(list);
     if (target_count == 0)
         return 0;
+    size_t milestone_count = count_milestones(list);
     _Static_assert(sizeof(struct target) % _Alignof(struct milestone) == 0,
                    "milestones may follow the targets in one block");
     struct target *targets = calloc(1, target_count * sizeof(struct target) +
@@ -898,7 +898,7 @@ static int build_pack_dictionary(struct load_context *context)
     size_t length = sizeof(keys) - 1;
     for (size_t i = 0; i < catalog->public.indicator_count; i++)
         length += sizeof(before_id) - 1 + strlen(catalog->indicators[i].id) + sizeof(after_id) - 1;
-    const size_t window = 32768; /* zlib uses the last 32 KB of a longer dictionary */
+    /* zlib itself uses only the end of one longer than its window: no need to cut it. */
     char *dictionary = malloc(length + 1);
     if (!dictionary)
         return fail(context, "out of memory");
@@ -915,10 +915,6 @@ static int build_pack_dictionary(struct load_context *context)
         end += sizeof(after_id) - 1;
     }
     *end = '\0';
-    if (length > window) {
-        memmove(dictionary, dictionary + length - window, window + 1);
-        length = window;
-    }
     catalog->pack_dictionary = dictionary;
     catalog->pack_dictionary_length = length;
     return 0;
