@@ -131,7 +131,7 @@ char *catalog_district_json(const struct catalog *catalog, int district);
 
 /* District `district`'s targets, in the file's order, as one block the caller frees with free()
  * (their milestones inside it): a copy, or with catalog_load_packed the district's packed file
- * read again (~0.1 ms). *targets is NULL when *count is 0. Returns 0, or -1 when `district` is
+ * read again (~60 µs). *targets is NULL when *count is 0. Returns 0, or -1 when `district` is
  * out of range or memory runs out. */
 int catalog_district_targets(const struct catalog *catalog, int district, struct target **targets,
                              size_t *count);
