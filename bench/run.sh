@@ -5,7 +5,8 @@
 # (EDUMON_RATE_LIMIT=0) and edumon-worker(s) on free loopback ports, each measured against a
 # baseline taken in the same run on the same machine:
 #   intake     wrk -t1 -c50 POST /v1/submissions (200 schools, 30 figures each)
-#              vs redis-benchmark -c50 -P1 XADD of a comparable entry
+#              vs redis-benchmark -c50 -P1 XADD of a comparable entry, and the same wrk
+#              against bench/bare_server's POST floors (evhttp alone; evhttp + 1 XADD)
 #   snapshot   wrk GET of Xingqing's snapshot (44 targeted indicators, all with data), plain
 #              and If-None-Match (304), vs bench/bare_server (evhttp, bytes in memory) and
 #              nginx serving the same bytes as a static file
@@ -106,6 +107,45 @@ bench_intake() {
     figure "intake: CPU per submission" \
         "$(awk -v a="$api_cpu" -v r="$redis_cpu" -v w="$WRK_CPU" -v n="$requests" \
             'BEGIN { printf "%.1f", (a + r + w) / n * 1e6 }')" us "" "$per" "(information)"
+    # The floors of the design on this machine, with the same wrk script: a bare evhttp server
+    # answering each POST with a 202 of the same shape (no Redis), and the same answering only
+    # once one XADD of the body is done (one command per request). Their own ratio to XADD
+    # says how much of the target evhttp leaves reachable here.
+    local floor_port floor_rps floor_p99 floor_cpu floor_xadd_rps floor_xadd_p99
+    # (run_wrk reads WRK_SECONDS: the quick variant gives the floors 1 s each)
+    local WRK_SECONDS=$WRK_SECONDS
+    [ "$QUICK" = 1 ] && WRK_SECONDS=1
+    [ -x "$BIN/bare_server" ] || cmake --build "$BUILD_DIR" --target bare_server >/dev/null ||
+        die "cannot build bench/bare_server (configure $BUILD_DIR with cmake first)"
+    : >"$dir/empty"
+    floor_port=$(free_port)
+    start floor "$dir/floor.log" "$BIN/bare_server" --nodelay "$floor_port" "$dir/empty" -
+    wait_until "bare_server answering" 10 curl -sf "http://127.0.0.1:$floor_port/"
+    floor_cpu=$(cpu_seconds "$(pid_of floor)")
+    run_wrk intake-floor "http://127.0.0.1:$floor_port/v1/submissions" submit.lua \
+        BENCH_DATA="$dir/submissions.lua"
+    floor_rps=$(field "$WRK_LINE" rps) floor_p99=$(field "$WRK_LINE" p99_ms)
+    floor_cpu=$(awk -v a="$floor_cpu" -v b="$(cpu_seconds "$(pid_of floor)")" \
+        -v n="$(field "$WRK_LINE" requests)" 'BEGIN { printf "%.1f", (b - a) / n * 1e6 }')
+    floor_port=$(free_port)
+    start floor-xadd "$dir/floor-xadd.log" "$BIN/bare_server" --nodelay --xadd "$REDIS_PORT" \
+        "$floor_port" "$dir/empty" -
+    wait_until "bare_server answering" 10 curl -sf "http://127.0.0.1:$floor_port/"
+    run_wrk intake-floor-xadd "http://127.0.0.1:$floor_port/v1/submissions" submit.lua \
+        BENCH_DATA="$dir/submissions.lua"
+    floor_xadd_rps=$(field "$WRK_LINE" rps) floor_xadd_p99=$(field "$WRK_LINE" p99_ms)
+    [ "$(redis-cli -p "$REDIS_PORT" xlen bench-floor)" -ge "$(field "$WRK_LINE" requests)" ] ||
+        die "intake: the evhttp + XADD floor answered more than it wrote"
+    check_alive
+    figure "intake: vs bare evhttp POST floor" "$(fmt "$rps")" "req/s" \
+        "$(ratio "$rps" "$floor_rps")x" \
+        "bare evhttp 202 $(fmt "$floor_rps")/s = $(ratio "$floor_rps" "$base_rps")x XADD, $floor_cpu us/req, p99 $(fmt "$floor_p99" 2) ms" \
+        "(information)"
+    figure "intake: vs evhttp + XADD floor" "$(fmt "$rps")" "req/s" \
+        "$(ratio "$rps" "$floor_xadd_rps")x" \
+        "evhttp + 1 XADD $(fmt "$floor_xadd_rps")/s = $(ratio "$floor_xadd_rps" "$base_rps")x XADD, p99 $(fmt "$floor_xadd_p99" 2) ms" \
+        "(information)"
+    redis-cli -p "$REDIS_PORT" del bench-floor >/dev/null
     if [ "$QUICK" = 0 ]; then
         # The same with a worker draining the stream meanwhile (it competes for the 2 cores).
         start_worker "$dir" "$CATALOG" intake-worker
