@@ -11,7 +11,9 @@
 /* Copies a NUL-terminated id known to fit (checked by the callers) into a field of `size`. */
 static void copy_id(char *out, size_t size, const char *id)
 {
-    snprintf(out, size, "%s", id);
+    size_t length = strnlen(id, size - 1);
+    memcpy(out, id, length);
+    out[length] = '\0';
 }
 
 struct token_slot {

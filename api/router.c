@@ -58,6 +58,9 @@ static void on_complete(struct evhttp_request *request, void *arg)
     double seconds = (double)(elapsed_us() - start) / 1e6;
     int status = evhttp_request_get_response_code(request);
     metrics_observe(timed_metrics, route, status, seconds);
+    enum log_level level = status >= 500 ? LOG_WARN : LOG_INFO;
+    if (!log_enabled(level))
+        return; /* formatting it costs ~4 000 instructions per request (callgrind) */
     /* The access log: route, method, path (no query string: it may carry nothing secret today,
      * but tokens never travel there and figures never appear in paths), status, latency. */
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(request);
@@ -68,7 +71,7 @@ static void on_complete(struct evhttp_request *request, void *arg)
              "\"route\":\"%s\",\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"ms\":%.3f",
              metrics_route_name(route), method_name(evhttp_request_get_command(request)), escaped,
              status, seconds * 1e3);
-    log_fields(status >= 500 ? LOG_WARN : LOG_INFO, "request", fields);
+    log_fields(level, "request", fields);
 }
 
 static void start_timing(struct server *server, struct evhttp_request *request, enum route_id route)

@@ -29,9 +29,14 @@ int log_level_parse(const char *name)
     return -1;
 }
 
+bool log_enabled(enum log_level level)
+{
+    return level >= log_min_level;
+}
+
 static void log_emit(enum log_level level, const char *message, const char *fields)
 {
-    if (level < log_min_level)
+    if (!log_enabled(level))
         return;
     char time_text[32];
     json_format_now(time_text, sizeof(time_text));
@@ -58,7 +63,7 @@ static void log_emit(enum log_level level, const char *message, const char *fiel
 
 void log_message(enum log_level level, const char *format, ...)
 {
-    if (level < log_min_level)
+    if (!log_enabled(level))
         return;
     char message[900];
     va_list args;

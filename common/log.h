@@ -6,6 +6,8 @@
 #ifndef EDUMON_LOG_H
 #define EDUMON_LOG_H
 
+#include <stdbool.h>
+
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 /* Sets the role written in every line ("api", "worker") and the lowest level printed. */
@@ -13,6 +15,10 @@ void log_init(const char *role, enum log_level min_level);
 
 /* Parses "debug"/"info"/"warn"/"error"; returns -1 if unknown. */
 int log_level_parse(const char *name);
+
+/* Whether a line of `level` would be printed: lets a caller skip formatting fields that
+ * would be thrown away (the access log, once per request). */
+bool log_enabled(enum log_level level);
 
 /* Logs a printf-formatted message. */
 void log_message(enum log_level level, const char *format, ...)

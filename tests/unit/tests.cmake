@@ -1,7 +1,8 @@
 # Unit tests (cmocka): one executable per module of common/ (and the pure modules of api/:
 # rate_limit.c, snapshot_cache.c, registry_cache.c).
 set(EDUMON_UNIT_TESTS test_period test_school test_token test_submission test_aggregate
-    test_target test_catalog test_config test_snapshot test_balance test_csv test_jsonutil)
+    test_target test_catalog test_config test_snapshot test_balance test_csv test_jsonutil
+    test_log)
 foreach(name ${EDUMON_UNIT_TESTS})
     add_executable(${name} unit/${name}.c)
     target_link_libraries(${name} PRIVATE edumon_common PkgConfig::CMOCKA)
