@@ -933,27 +933,23 @@ static int dead_letter(struct consumer *consumer, struct parsed_entry *entry)
  * An entry is applied (its cells written) at once, but its district's snapshots are recomputed
  * and stored, and the entry acknowledged, only when the district is flushed: at the end of
  * every batch when the worker has caught up with the stream (a batch shorter than the batch
- * size), and otherwise once the district has been waiting for coalesce_ms(): half the
- * claim idle time (at most 15 s), so that a held entry is stored and acknowledged before
- * XAUTOCLAIM would deliver it again even when a pass over every held district takes several
- * seconds (2 800 districts: ~7 s here). A quarter (7.5 s) left the national round storing
- * every district again as soon as one pass was done: 409 s instead of the 300 s target. Under a
- * backlog a district that many entries touch is then recomputed once per window instead of once per
- * batch. A held entry stays pending in the group: if the worker dies it is delivered again (to this
- * worker from its own pending list, or to another by XAUTOCLAIM) and applying it again changes
- * nothing. */
+ * size), and otherwise once the district has been waiting for COALESCE_MAX_MS (60 s), so that
+ * under a backlog a district that many entries touch is recomputed once per window instead of
+ * once per batch. A held entry stays pending in the group: if the worker dies it is delivered
+ * again (to this worker from its own pending list, or to another by XAUTOCLAIM) and applying it
+ * again changes nothing. So that XAUTOCLAIM does not hand a live worker's held entries to
+ * another however long the window, the worker resets their idle time every half claim idle
+ * time (refresh_holds: XCLAIM by itself, JUSTID, which leaves the delivery count alone). The
+ * window used to be half the claim idle time (at most 15 s): the national round then stored
+ * every district ~13 times (34 000-41 000 stores); with 60 s, ~6 times, and the round on a
+ * slow machine took 417 s instead of 547 s. */
 
-#define COALESCE_MAX_MS 15000
-#define HOLD_LIMIT      200000 /* entries held in all (~3 MB); beyond, every district is flushed */
-#define HOLD_KEPT       16     /* a district's list keeps its memory up to this many entries */
-#define ACK_CHUNK       1000   /* ids per XACK */
-#define ACK_PIPELINE    1024   /* commands acknowledging sent before their replies are read */
-
-static long long coalesce_ms(const struct consumer *consumer)
-{
-    long long window = consumer->config->claim_idle_ms / 2;
-    return window < COALESCE_MAX_MS ? window : COALESCE_MAX_MS;
-}
+#define COALESCE_MAX_MS  60000
+#define HOLD_LIMIT       200000 /* entries held in all (~3 MB); beyond, every district is flushed */
+#define HOLD_KEPT        16     /* a district's list keeps its memory up to this many entries */
+#define ACK_CHUNK        1000   /* ids per XACK */
+#define ACK_PIPELINE     1024   /* commands acknowledging sent before their replies are read */
+#define REFRESH_PIPELINE 16     /* the same for refresh_holds' XCLAIMs */
 
 static struct district_hold *hold_of(struct consumer *consumer, const struct district_state *state)
 {
@@ -1089,6 +1085,59 @@ static int acknowledge_districts(struct consumer *consumer, struct district_stat
     return failed || replies != 0 ? -1 : 0;
 }
 
+/* Resets the idle time of every held entry: XCLAIM by this consumer, min idle 0, JUSTID (which
+ * does not count as a delivery), ACK_CHUNK ids per command, REFRESH_PIPELINE commands in
+ * flight (each reply lists its ids: ~25 KB to read).
+ * An entry another worker has meanwhile claimed comes back here; both apply it, which changes
+ * nothing. Returns 0, or -1 when the link failed or Redis refused. */
+static int refresh_holds(struct consumer *consumer)
+{
+    if (consumer->held_total == 0)
+        return 0;
+    int sent = 0, failed = 0, replies = 0;
+    struct argument_list claim = {0};
+    for (size_t d = 0; d < consumer->catalog->district_count && replies >= 0 && !failed; d++) {
+        const struct district_hold *hold = &consumer->holds[d];
+        for (size_t i = 0; i < hold->count && replies >= 0 && !failed; i++) {
+            char id[48];
+            snprintf(id, sizeof(id), "%llu-%u", hold->entries[i].ms, hold->entries[i].seq);
+            if (claim.count == 0)
+                failed |= arguments_push(&claim, "XCLAIM", false) |
+                          arguments_push(&claim, KEY_STREAM, false) |
+                          arguments_push(&claim, STREAM_GROUP, false) |
+                          arguments_push(&claim, consumer->config->consumer, false) |
+                          arguments_push(&claim, "0", false);
+            failed |= arguments_push(&claim, id, true);
+            if (claim.count >= 5 + ACK_CHUNK) {
+                failed |= arguments_push(&claim, "JUSTID", false);
+                if (!failed) {
+                    redis_link_append(&consumer->link, claim.count, claim.argv, claim.lengths);
+                    sent++;
+                }
+                arguments_free(&claim);
+            }
+            if (sent >= REFRESH_PIPELINE) {
+                int read = read_simple_replies(consumer, sent);
+                replies = read < 0 ? -1 : replies | read;
+                sent = 0;
+            }
+        }
+    }
+    if (replies >= 0 && claim.count > 5 && !failed) {
+        failed |= arguments_push(&claim, "JUSTID", false);
+        if (!failed) {
+            redis_link_append(&consumer->link, claim.count, claim.argv, claim.lengths);
+            sent++;
+        }
+    }
+    arguments_free(&claim);
+    if (replies >= 0) {
+        int read = read_simple_replies(consumer, sent);
+        replies = read < 0 ? -1 : replies | read;
+    }
+    return failed || replies != 0 ? -1 : 0;
+}
+
 /* Stores and acknowledges the districts that are due (all of them when `all`). */
 static int flush_holds(struct consumer *consumer, bool all)
 {
@@ -1098,7 +1147,7 @@ static int flush_holds(struct consumer *consumer, bool all)
     struct district_state **due = malloc(district_count * sizeof(struct district_state *));
     if (!due)
         return -1;
-    long long now = json_now_ms(), window = coalesce_ms(consumer);
+    long long now = json_now_ms(), window = COALESCE_MAX_MS;
     size_t due_count = 0;
     for (size_t i = 0; i < district_count; i++) {
         const struct district_hold *hold = &consumer->holds[i];
@@ -1418,7 +1467,9 @@ void consumer_run(struct consumer *consumer)
                 continue;
         }
         if (json_now_ms() - consumer->last_claim_ms > consumer->config->claim_idle_ms / 2) {
-            if (claim_abandoned(consumer) != 0 || flush_holds(consumer, true) != 0)
+            /* What this worker holds first, so that XAUTOCLAIM takes only others' entries. */
+            if (refresh_holds(consumer) != 0 || claim_abandoned(consumer) != 0 ||
+                flush_holds(consumer, false) != 0)
                 restart_from_own_pending(consumer);
             continue;
         }

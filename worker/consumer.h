@@ -5,9 +5,10 @@
  * the APPLY script (last-writer-wins per cell; a district the bounded cache has no copy of is
  * applied blind and loaded once, before its store); then recompute the touched districts' snapshots
  * and store them with the STORE script, record each entry's status, and only then XACK. When
- * the worker is behind (full batches), a district's store waits up to a window (a quarter of
- * the claim idle time, at most 10 s) so that the entries of several batches share one
- * recomputation; caught up, every batch is stored at once. A crash
+ * the worker is behind (full batches), a district's store waits up to a window (60 s) so that
+ * the entries of several batches share one recomputation, the held entries' idle time reset
+ * every half claim idle time so that XAUTOCLAIM leaves them to this live worker; caught up,
+ * every batch is stored at once. A crash
  * anywhere before the XACK leaves the entries pending; applying them again changes nothing, so
  * delivery is at-least-once and the effect exactly-once. Entries left by dead consumers are
  * taken over with XAUTOCLAIM; an entry that keeps failing is moved to the dead-letter stream
