@@ -329,7 +329,7 @@ static int build_apply(struct consumer *consumer, struct batch *batch, struct di
                        bool with_values, struct argument_list *keys, struct argument_list *args)
 {
     const char *district = state->district->id;
-    char key[KEY_MAX], text[64];
+    char key[KEY_MAX], text[64], cell[128];
     int failed = 0;
     keys_district(key, KEY_DISTRICT_STATE, district, 0);
     failed |= arguments_push(keys, key, true);
@@ -361,7 +361,7 @@ static int build_apply(struct consumer *consumer, struct batch *batch, struct di
         failed |= arguments_push(args, text, true);
         int count_slot = args->count;
         failed |= arguments_push(args, "0", true);
-        int triples = 0;
+        int pairs = 0;
         for (size_t j = i; j < batch->count; j++) {
             struct parsed_entry *entry = &batch->entries[j];
             if (entry->kind != ENTRY_SUBMISSION || entry->state != state ||
@@ -372,14 +372,17 @@ static int build_apply(struct consumer *consumer, struct batch *batch, struct di
                 snprintf(key, sizeof(key), "%s/%s", entry->submission->school,
                          consumer->catalog->elements[value->element].id);
                 failed |= arguments_push(args, key, true);
-                failed |= arguments_push(args, entry->id, false);
-                format_value(value->value, text, sizeof(text));
-                failed |= arguments_push(args, text, true);
-                triples++;
+                /* the cell as stored: "<entry id> <value>" */
+                size_t id_length = strlen(entry->id);
+                memcpy(cell, entry->id, id_length);
+                cell[id_length] = ' ';
+                format_value(value->value, cell + id_length + 1, sizeof(cell) - id_length - 1);
+                failed |= arguments_push(args, cell, true);
+                pairs++;
             }
         }
         if (!failed) {
-            snprintf(text, sizeof(text), "%d", triples);
+            snprintf(text, sizeof(text), "%d", pairs);
             char *count_text = strdup(text);
             if (!count_text)
                 return -1;

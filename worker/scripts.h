@@ -9,9 +9,13 @@
  *   KEYS[1] state hash (field cellsver)   KEYS[2] periods zset   KEYS[3] registry version
  *   KEYS[4] schools hash                  KEYS[5..] cells hash of each period in ARGV
  *   ARGV[1] the caller's cached cellsver, or "blind"   ARGV[2] the caller's registry version
- *   ARGV[3] key prefix "edumon:{d}:cells:" ARGV[4..]: groups "period n field id value …"
- * A cell is written only when the entry's id is greater than the stored one, so replaying an
- * entry changes nothing. cellsver counts effective changes. Returns
+ *   ARGV[3] key prefix "edumon:{d}:cells:" ARGV[4..]: groups "period n field cell …", each
+ *   cell as stored: "<entry id> <value>"
+ * A cell is written only when the entry's id is greater than the stored one (or than an earlier
+ * value of the same call for the same cell), so replaying an entry changes nothing. The stored
+ * ids of a group are read with one HMGET and its writes made with one HSET (1 000 fields at a
+ * time): a call per value made Lua's redis.call the larger part of the script's cost. cellsver
+ * counts effective changes. Returns
  *   {cellsver_before, cellsver_after, registry_version, changed, dump, accepted}
  * where dump is empty when the caller's cache is current (its versions match) or the caller
  * applies blind, and otherwise {schools…, periods…, cells of each period…} so the caller can
@@ -22,16 +26,24 @@
  * dropped and reloaded once when the district's store comes due, not dumped with every batch;
  * it asks for a dump only with a check-only call (no groups). */
 #define SCRIPT_APPLY                                                                               \
+    "local find, sub = string.find, string.sub\n"                                                  \
     "local function newer(a, b)\n"                                                                 \
-    "  local am, as = string.match(a, '^(%d+)-(%d+)')\n"                                           \
-    "  local bm, bs = string.match(b, '^(%d+)-(%d+)')\n"                                           \
-    "  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)\n"                  \
-    "  return am > bm or (am == bm and as > bs)\n"                                                 \
+    "  if a == b then return false end\n"                                                          \
+    "  local ad, bd = find(a, '-', 1, true), find(b, '-', 1, true)\n"                              \
+    "  if ad ~= bd then return ad > bd end\n"                                                      \
+    "  local am, bm = sub(a, 1, ad - 1), sub(b, 1, bd - 1)\n"                                      \
+    "  if am ~= bm then return am > bm end\n"                                                      \
+    "  local as, bs = sub(a, ad + 1), sub(b, bd + 1)\n"                                            \
+    "  if #as ~= #bs then return #as > #bs end\n"                                                  \
+    "  return as > bs\n"                                                                           \
+    "end\n"                                                                                        \
+    "local function id_of(cell)\n"                                                                 \
+    "  return sub(cell, 1, find(cell, ' ', 1, true) - 1)\n"                                        \
     "end\n"                                                                                        \
     "local before = tonumber(redis.call('HGET', KEYS[1], 'cellsver') or '0')\n"                    \
     "local changed = 0\n"                                                                          \
     "local blind = ARGV[1] == 'blind'\n"                                                           \
-    "local accepted = {}\n"                                                                        \
+    "local accepted, na = {}, 0\n"                                                                 \
     "local i = 4\n"                                                                                \
     "local k = 5\n"                                                                                \
     "while i <= #ARGV do\n"                                                                        \
@@ -40,16 +52,43 @@
     "  i = i + 2\n"                                                                                \
     "  k = k + 1\n"                                                                                \
     "  redis.call('ZADD', KEYS[2], tonumber(period), period)\n"                                    \
+    "  local fields, current = {}, {}\n"                                                           \
+    "  for j = 0, n - 1 do fields[j + 1] = ARGV[i + 2 * j] end\n"                                  \
+    "  for s = 1, n, 1000 do\n"                                                                    \
+    "    local e = math.min(s + 999, n)\n"                                                         \
+    "    local stored = redis.call('HMGET', cells, unpack(fields, s, e))\n"                        \
+    "    for t = s, e do\n"                                                                        \
+    "      local old = stored[t - s + 1]\n"                                                        \
+    "      if old then current[fields[t]] = old end\n"                                             \
+    "    end\n"                                                                                    \
+    "  end\n"                                                                                      \
+    "  local order, queued, no = {}, {}, 0\n"                                                      \
     "  for j = 1, n do\n"                                                                          \
-    "    local field, id, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]\n"                             \
-    "    i = i + 3\n"                                                                              \
-    "    local old = redis.call('HGET', cells, field)\n"                                           \
-    "    local write = not old or newer(id, string.match(old, '^(%S+)'))\n"                        \
+    "    local field, value = ARGV[i], ARGV[i + 1]\n"                                              \
+    "    i = i + 2\n"                                                                              \
+    "    local old = current[field]\n"                                                             \
+    "    local write = not old or newer(id_of(value), id_of(old))\n"                               \
     "    if write then\n"                                                                          \
-    "      redis.call('HSET', cells, field, id .. ' ' .. value)\n"                                 \
+    "      current[field] = value\n"                                                               \
+    "      if not queued[field] then\n"                                                            \
+    "        no = no + 1\n"                                                                        \
+    "        order[no] = field\n"                                                                  \
+    "      end\n"                                                                                  \
+    "      queued[field] = true\n"                                                                 \
     "      changed = changed + 1\n"                                                                \
     "    end\n"                                                                                    \
-    "    accepted[#accepted + 1] = write and '1' or '0'\n"                                         \
+    "    na = na + 1\n"                                                                            \
+    "    accepted[na] = write and '1' or '0'\n"                                                    \
+    "  end\n"                                                                                      \
+    "  local pairs_, np = {}, 0\n"                                                                 \
+    "  for j = 1, no do\n"                                                                         \
+    "    pairs_[np + 1] = order[j]\n"                                                              \
+    "    pairs_[np + 2] = current[order[j]]\n"                                                     \
+    "    np = np + 2\n"                                                                            \
+    "    if np == 1000 or j == no then\n"                                                          \
+    "      redis.call('HSET', cells, unpack(pairs_))\n"                                            \
+    "      pairs_, np = {}, 0\n"                                                                   \
+    "    end\n"                                                                                    \
     "  end\n"                                                                                      \
     "end\n"                                                                                        \
     "local after = before\n"                                                                       \
