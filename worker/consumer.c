@@ -372,8 +372,10 @@ static int build_apply(struct consumer *consumer, struct batch *batch, struct di
                 snprintf(key, sizeof(key), "%s/%s", entry->submission->school,
                          consumer->catalog->elements[value->element].id);
                 failed |= arguments_push(args, key, true);
-                /* the cell as stored: "<entry id> <value>" */
+                /* the cell as stored: "<entry id> <value>" (ids have at most 41 characters) */
                 size_t id_length = strlen(entry->id);
+                if (id_length > 48)
+                    return -1;
                 memcpy(cell, entry->id, id_length);
                 cell[id_length] = ' ';
                 format_value(value->value, cell + id_length + 1, sizeof(cell) - id_length - 1);
@@ -944,8 +946,7 @@ static int dead_letter(struct consumer *consumer, struct parsed_entry *entry)
  * another however long the window, the worker resets their idle time every half claim idle
  * time (refresh_holds: XCLAIM by itself, JUSTID, which leaves the delivery count alone). The
  * window used to be half the claim idle time (at most 15 s): the national round then stored
- * every district ~13 times (34 000-41 000 stores); with 60 s, ~6 times, and the round on a
- * slow machine took 417 s instead of 547 s. */
+ * every district ~13 times (34 000-41 000 stores); with 60 s, ~6 times (16 840). */
 
 #define COALESCE_MAX_MS  60000
 #define HOLD_LIMIT       200000 /* entries held in all (~3 MB); beyond, every district is flushed */
@@ -1035,6 +1036,15 @@ static int read_simple_replies(struct consumer *consumer, int count)
     return result;
 }
 
+/* Reads the `*sent` replies in flight and folds them into `*replies` (-1 once the link failed,
+ * else 1 once one was an error); `*sent` becomes 0. */
+static void collect_replies(struct consumer *consumer, int *sent, int *replies)
+{
+    int read = read_simple_replies(consumer, *sent);
+    *replies = read < 0 ? -1 : *replies | read;
+    *sent = 0;
+}
+
 /* Records "applied" for the held submissions of `states` and acknowledges their entries, in
  * pipelines of ACK_PIPELINE commands: a catch-up flush acknowledges up to HOLD_LIMIT entries,
  * and queuing all their SETs at once held ~70 bytes each in hiredis's output buffer (14 MB). */
@@ -1069,11 +1079,8 @@ static int acknowledge_districts(struct consumer *consumer, struct district_stat
                 arguments_free(&ack);
                 ack = (struct argument_list){0};
             }
-            if (sent >= ACK_PIPELINE) {
-                int read = read_simple_replies(consumer, sent);
-                replies = read < 0 ? -1 : replies | read;
-                sent = 0;
-            }
+            if (sent >= ACK_PIPELINE)
+                collect_replies(consumer, &sent, &replies);
         }
     }
     if (replies >= 0 && ack.count > 3 && !failed) {
@@ -1081,10 +1088,8 @@ static int acknowledge_districts(struct consumer *consumer, struct district_stat
         sent++;
     }
     arguments_free(&ack);
-    if (replies >= 0) {
-        int read = read_simple_replies(consumer, sent);
-        replies = read < 0 ? -1 : replies | read;
-    }
+    if (replies >= 0)
+        collect_replies(consumer, &sent, &replies);
     return failed || replies != 0 ? -1 : 0;
 }
 
@@ -1119,11 +1124,8 @@ static int refresh_holds(struct consumer *consumer)
                 }
                 arguments_free(&claim);
             }
-            if (sent >= REFRESH_PIPELINE) {
-                int read = read_simple_replies(consumer, sent);
-                replies = read < 0 ? -1 : replies | read;
-                sent = 0;
-            }
+            if (sent >= REFRESH_PIPELINE)
+                collect_replies(consumer, &sent, &replies);
         }
     }
     if (replies >= 0 && claim.count > 5 && !failed) {
@@ -1134,10 +1136,8 @@ static int refresh_holds(struct consumer *consumer)
         }
     }
     arguments_free(&claim);
-    if (replies >= 0) {
-        int read = read_simple_replies(consumer, sent);
-        replies = read < 0 ? -1 : replies | read;
-    }
+    if (replies >= 0)
+        collect_replies(consumer, &sent, &replies);
     return failed || replies != 0 ? -1 : 0;
 }
 
