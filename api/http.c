@@ -8,6 +8,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "jsonutil.h"
+#include "query.h"
 #include "server.h"
 #include "token.h"
 
@@ -87,13 +88,25 @@ bool http_query(struct evhttp_request *request, const char *name, char *out, siz
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
     if (!query)
         return false;
+    /* A value too long for any valid answer is passed on as "", which every caller refuses
+     * (rather than ignoring the parameter). */
+    const char *plain = NULL;
+    size_t plain_length = 0;
+    enum query_answer answer = query_find_plain(query, name, &plain, &plain_length);
+    if (answer != QUERY_DECLINED) { /* the common case: nothing to decode, nothing allocated */
+        if (answer == QUERY_FOUND && plain_length < size) {
+            memcpy(out, plain, plain_length);
+            out[plain_length] = '\0';
+        } else if (answer == QUERY_FOUND && size > 0) {
+            out[0] = '\0';
+        }
+        return answer == QUERY_FOUND;
+    }
     struct evkeyvalq parameters;
     if (evhttp_parse_query_str(query, &parameters) != 0)
         return false;
     const char *value = evhttp_find_header(&parameters, name);
     bool found = value != NULL;
-    /* A value too long for any valid answer is passed on as "", which every caller refuses
-     * (rather than ignoring the parameter). */
     if (found && strlen(value) < size)
         memcpy(out, value, strlen(value) + 1);
     else if (found && size > 0)

@@ -188,3 +188,6 @@ csv_field() { awk -F, -v n="$2" '{ v = $(NF - n); gsub(/"/, "", v); print v }' <
 
 fmt() { awk -v v="$1" -v d="${2:-0}" 'BEGIN { printf "%.*f", d, v }'; }
 
+# median VALUE... -- the middle value (the lower of the two middle ones for an even count).
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+

@@ -8,8 +8,9 @@
 #              vs redis-benchmark -c50 -P1 XADD of a comparable entry, and the same wrk
 #              against bench/bare_server's POST floors (evhttp alone; evhttp + 1 XADD)
 #   snapshot   wrk GET of Xingqing's snapshot (44 targeted indicators, all with data), plain
-#              and If-None-Match (304), vs bench/bare_server (evhttp, bytes in memory) and
-#              nginx serving the same bytes as a static file
+#              and If-None-Match (304), vs bench/bare_server (evhttp, bytes in memory; the two
+#              alternate, 3 times in a full run, and each figure is the median) and nginx
+#              serving the same bytes as a static file
 #   drain      N submissions preloaded into the stream, then 1 and 2 workers: element-values
 #              applied per second, vs redis-benchmark -P256 HSET of a cell
 #   freshness  1 000 submissions/s (bench/edubench.py freshness): 202 -> applied, p50/p99
@@ -48,10 +49,10 @@ while [ $# -gt 0 ]; do
     shift
 done
 if [ "$QUICK" = 1 ]; then
-    WRK_SECONDS=${SECONDS_ARG:-2} XADD_N=20000 HSET_N=200000 DRAIN_N=3000
+    WRK_SECONDS=${SECONDS_ARG:-2} XADD_N=20000 HSET_N=200000 DRAIN_N=3000 SNAPSHOT_ROUNDS=1
     FRESH_SECONDS=4 SCALE=${SCALE:-0.005}
 else
-    WRK_SECONDS=${SECONDS_ARG:-10} XADD_N=200000 HSET_N=2000000 DRAIN_N=40000
+    WRK_SECONDS=${SECONDS_ARG:-10} XADD_N=200000 HSET_N=2000000 DRAIN_N=40000 SNAPSHOT_ROUNDS=3
     FRESH_SECONDS=30 SCALE=${SCALE:-1}
 fi
 
@@ -227,14 +228,6 @@ bench_snapshot() {
     [ "$(field "$info" with_data)" -ge 30 ] || die "the loaded snapshot has too few indicators with data: $info"
     url=$API_URL$path
 
-    run_wrk snapshot-api "$url" get.lua
-    local api_rps api_p99 api304_rps api304_p99 bare_rps bare304_rps nginx_rps nginx304_rps
-    api_rps=$(field "$WRK_LINE" rps) api_p99=$(field "$WRK_LINE" p99_ms)
-    run_wrk snapshot-api-304 "$url" get.lua BENCH_ETAG="$etag"
-    api304_rps=$(field "$WRK_LINE" rps) api304_p99=$(field "$WRK_LINE" p99_ms)
-    [ "$(fmt "$(field "$WRK_LINE" bytes_per_response)")" -lt 1000 ] ||
-        die "the API did not answer 304 to If-None-Match $etag"
-
     [ -x "$BIN/bare_server" ] || cmake --build "$BUILD_DIR" --target bare_server >/dev/null ||
         die "cannot build bench/bare_server (configure $BUILD_DIR with cmake first)"
     # The floor: evhttp with TCP_NODELAY (see bare_server.c for why that matters here).
@@ -243,10 +236,27 @@ bench_snapshot() {
     bare_url=http://127.0.0.1:$bare_port$path
     wait_until "bare_server answering" 10 curl -sf "$bare_url"
     cmp -s <(curl -s "$bare_url") "$dir/snapshot.json" || die "bare_server does not serve the same bytes"
-    run_wrk snapshot-bare "$bare_url" get.lua
-    bare_rps=$(field "$WRK_LINE" rps)
-    run_wrk snapshot-bare-304 "$bare_url" get.lua BENCH_ETAG="$etag"
-    bare304_rps=$(field "$WRK_LINE" rps)
+
+    # The API and its floor in alternation, SNAPSHOT_ROUNDS times, each figure the median of
+    # its runs: on a shared machine the moment of a run moves its rate by tens of percent, and
+    # one run of each, one after the other, put that into the ratio.
+    local round api_rps api_p99 api304_rps api304_p99 bare_rps bare304_rps nginx_rps nginx304_rps
+    local -a api_runs=() api_p99s=() api304_runs=() api304_p99s=() bare_runs=() bare304_runs=()
+    for ((round = 1; round <= SNAPSHOT_ROUNDS; round++)); do
+        run_wrk "snapshot-api-$round" "$url" get.lua
+        api_runs+=("$(field "$WRK_LINE" rps)") api_p99s+=("$(field "$WRK_LINE" p99_ms)")
+        run_wrk "snapshot-bare-$round" "$bare_url" get.lua
+        bare_runs+=("$(field "$WRK_LINE" rps)")
+        run_wrk "snapshot-api-304-$round" "$url" get.lua BENCH_ETAG="$etag"
+        api304_runs+=("$(field "$WRK_LINE" rps)") api304_p99s+=("$(field "$WRK_LINE" p99_ms)")
+        [ "$(fmt "$(field "$WRK_LINE" bytes_per_response)")" -lt 1000 ] ||
+            die "the API did not answer 304 to If-None-Match $etag"
+        run_wrk "snapshot-bare-304-$round" "$bare_url" get.lua BENCH_ETAG="$etag"
+        bare304_runs+=("$(field "$WRK_LINE" rps)")
+    done
+    api_rps=$(median "${api_runs[@]}") api_p99=$(median "${api_p99s[@]}")
+    api304_rps=$(median "${api304_runs[@]}") api304_p99=$(median "${api304_p99s[@]}")
+    bare_rps=$(median "${bare_runs[@]}") bare304_rps=$(median "${bare304_runs[@]}")
     local nagle_rps=
     if [ "$QUICK" = 0 ]; then
         # The same bare server with evhttp's defaults (Nagle on), as edumon-api runs today.
@@ -267,8 +277,10 @@ bench_snapshot() {
     [ "$(fmt "$(field "$WRK_LINE" bytes_per_response)")" -lt 1000 ] ||
         die "nginx did not answer 304 to If-None-Match $NGINX_ETAG"
 
+    local runs=""
+    [ "$SNAPSHOT_ROUNDS" -gt 1 ] && runs=", medians of $SNAPSHOT_ROUNDS alternating runs"
     figure "snapshot GET 200: req/s" "$(fmt "$api_rps")" "req/s" "$(ratio "$api_rps" "$bare_rps")x" \
-        "bare evhttp (NODELAY) $(fmt "$bare_rps")/s" ">= 0.9x"
+        "bare evhttp (NODELAY) $(fmt "$bare_rps")/s$runs" ">= 0.9x"
     [ -n "$nagle_rps" ] && figure "snapshot GET 200: vs evhttp w/o NODELAY" "$(fmt "$api_rps")" \
         "req/s" "$(ratio "$api_rps" "$nagle_rps")x" "bare evhttp, Nagle on $(fmt "$nagle_rps")/s" \
         "(information)"
@@ -276,7 +288,7 @@ bench_snapshot() {
         "nginx static $(fmt "$nginx_rps")/s" "(information)"
     figure "snapshot GET 200: p99 latency" "$(fmt "$api_p99" 2)" ms "" "" ""
     figure "snapshot GET 304: req/s" "$(fmt "$api304_rps")" "req/s" \
-        "$(ratio "$api304_rps" "$bare304_rps")x" "bare evhttp 304 $(fmt "$bare304_rps")/s" ">= 1.0x"
+        "$(ratio "$api304_rps" "$bare304_rps")x" "bare evhttp 304 $(fmt "$bare304_rps")/s$runs" ">= 1.0x"
     figure "snapshot GET 304: vs nginx" "$(fmt "$api304_rps")" "req/s" \
         "$(ratio "$api304_rps" "$nginx304_rps")x" "nginx 304 $(fmt "$nginx304_rps")/s" "(information)"
     figure "snapshot GET 304: p99 latency" "$(fmt "$api304_p99" 2)" ms "" "" ""

@@ -359,8 +359,10 @@ static int build_apply(struct consumer *consumer, struct batch *batch, struct di
         failed |= arguments_push(keys, key, true);
         snprintf(text, sizeof(text), "%04d", period);
         failed |= arguments_push(args, text, true);
+        /* The count's place, filled in below; not owned, so that `owned` (as long as `argv`)
+         * has room for the count's copy. */
         int count_slot = args->count;
-        failed |= arguments_push(args, "0", true);
+        failed |= arguments_push(args, "0", false);
         int pairs = 0;
         for (size_t j = i; j < batch->count; j++) {
             struct parsed_entry *entry = &batch->entries[j];

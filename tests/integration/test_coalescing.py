@@ -95,6 +95,27 @@ def test_held_longer_than_claim_idle_not_claimed(h):
     expect_eq(h.redis("XLEN", DEAD_LETTER), 0, "nothing dead-lettered")
 
 
+@options(workers=0)
+def test_one_batch_two_periods(h):
+    """Batches whose district has two period groups, each with hundreds of values (the APPLY
+    call's arguments then pass several of their list's sizes: under ASan, a copy kept past the
+    end of the list of owned copies was caught here), and in each the same cell many times: the
+    last value of each school in each period wins."""
+    units = register(h)
+    last = {"2023": {}, "2024": {}}
+    for n in range(ENTRIES):
+        school, token = units[n % len(units)]
+        period = ("2023", "2024")[(n // 3) % 2]
+        h.submit_ok(token, school, {"new_places": n, "students": n % 50 + 1}, period=period)
+        last[period][school] = n
+    h.start_worker()  # the default batch of 250: ~125 submissions of each period in each
+    h.wait_drained(timeout=60)
+    for period in ("2023", "2024"):
+        expect_eq(indicator(h.snapshot_json(period=period), "new_school_places")["value"],
+                  sum(last[period].values()), "the last figure of each school in " + period)
+    expect_eq(h.redis("XLEN", DEAD_LETTER), 0, "nothing dead-lettered")
+
+
 @options(workers=0, claim_idle_ms=8000)
 def test_killed_while_holding(h):
     """kill -9 while entries are applied but not yet stored or acknowledged: they stay

@@ -1,5 +1,5 @@
 # Unit tests (cmocka): one executable per module of common/ (and the pure modules of api/:
-# rate_limit.c, snapshot_cache.c, registry_cache.c).
+# rate_limit.c, snapshot_cache.c, registry_cache.c, query.c).
 set(EDUMON_UNIT_TESTS test_period test_school test_token test_submission test_aggregate
     test_target test_catalog test_config test_snapshot test_balance test_csv test_jsonutil
     test_log)
@@ -21,6 +21,13 @@ foreach(module rate_limit snapshot_cache registry_cache)
     add_test(NAME unit.test_${module} COMMAND test_${module})
     set_tests_properties(unit.test_${module} PROPERTIES LABELS unit)
 endforeach()
+
+# api/query.c, checked against evhttp's own query parser.
+add_executable(test_query unit/test_query.c ${CMAKE_SOURCE_DIR}/api/query.c)
+target_include_directories(test_query PRIVATE ${CMAKE_SOURCE_DIR}/api)
+target_link_libraries(test_query PRIVATE PkgConfig::CMOCKA PkgConfig::LIBEVENT)
+add_test(NAME unit.test_query COMMAND test_query)
+set_tests_properties(unit.test_query PROPERTIES LABELS unit)
 
 # The worker's district cache, tested against its own source file.
 add_executable(test_district_cache unit/test_district_cache.c
