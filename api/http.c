@@ -88,31 +88,30 @@ bool http_query(struct evhttp_request *request, const char *name, char *out, siz
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
     if (!query)
         return false;
+    /* Nothing to decode (the common case): found in place, nothing allocated. */
+    const char *value = NULL;
+    size_t length = 0;
+    enum query_answer answer = query_find_plain(query, name, &value, &length);
+    struct evkeyvalq parameters; /* evhttp's parse, when it had to decode; cleared below */
+    bool parsed = answer == QUERY_DECLINED;
+    if (parsed) {
+        if (evhttp_parse_query_str(query, &parameters) != 0)
+            return false;
+        value = evhttp_find_header(&parameters, name);
+        length = value ? strlen(value) : 0;
+        answer = value ? QUERY_FOUND : QUERY_ABSENT;
+    }
     /* A value too long for any valid answer is passed on as "", which every caller refuses
      * (rather than ignoring the parameter). */
-    const char *plain = NULL;
-    size_t plain_length = 0;
-    enum query_answer answer = query_find_plain(query, name, &plain, &plain_length);
-    if (answer != QUERY_DECLINED) { /* the common case: nothing to decode, nothing allocated */
-        if (answer == QUERY_FOUND && plain_length < size) {
-            memcpy(out, plain, plain_length);
-            out[plain_length] = '\0';
-        } else if (answer == QUERY_FOUND && size > 0) {
-            out[0] = '\0';
-        }
-        return answer == QUERY_FOUND;
-    }
-    struct evkeyvalq parameters;
-    if (evhttp_parse_query_str(query, &parameters) != 0)
-        return false;
-    const char *value = evhttp_find_header(&parameters, name);
-    bool found = value != NULL;
-    if (found && strlen(value) < size)
-        memcpy(out, value, strlen(value) + 1);
-    else if (found && size > 0)
+    if (answer == QUERY_FOUND && length < size) {
+        memcpy(out, value, length);
+        out[length] = '\0';
+    } else if (answer == QUERY_FOUND && size > 0) {
         out[0] = '\0';
-    evhttp_clear_headers(&parameters);
-    return found;
+    }
+    if (parsed)
+        evhttp_clear_headers(&parameters);
+    return answer == QUERY_FOUND;
 }
 
 int http_query_indicator(const struct server *server, struct evhttp_request *request)

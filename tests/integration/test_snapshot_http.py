@@ -44,6 +44,31 @@ def test_304_with_if_none_match(h):
     expect_eq(indicator(changed.json(), "new_school_places")["value"], 101, "new value")
 
 
+def test_query_parameters(h):
+    """?period= and ?wait= as evhttp reads them, whether the query needs decoding (evhttp's
+    parser) or not (api/query.c): percent-escapes decoded, keys case-insensitive, the first of
+    two wins, a piece without '=' refuses the whole query (the parameter is then absent)."""
+    applied_snapshot(h)
+    path = "/v1/districts/test-county/snapshot?"
+    for query, period in (("period=2024", "2024"), ("period=%32%30%32%34", "2024"),
+                          ("PERIOD=2023", "2023"), ("Period=2023&period=2024", "2023"),
+                          ("x=%41&period=2023", "2023"), ("period=2023&wait=0", "2023")):
+        response = h.get(path + query)
+        expect_eq(response.status, 200, "GET ?" + query)
+        expect_eq(response.json()["period"], period, "the period of ?" + query)
+    for query in ("period=20x4", "period=2024+", "period=%320x4", "period="):
+        response = h.get(path + query)
+        expect_eq(response.status, 422, "GET ?" + query)
+        expect_eq(response.json()["error"]["field"], "period", "the field named for ?" + query)
+    response = h.get(path + "wait=%3661")
+    expect_eq(response.status, 422, "?wait=61, percent-escaped")
+    expect_eq(response.json()["error"]["field"], "wait", "the field named for ?wait=61")
+    # evhttp refuses a query with a piece lacking '=': no period given, the latest one served.
+    response = h.get(path + "period=2023&flag")
+    expect_eq(response.status, 200, "GET ?period=2023&flag")
+    expect_eq(response.json()["period"], "2024", "period of a query evhttp refuses")
+
+
 def test_long_poll_answers_when_applied(h):
     p1 = applied_snapshot(h)
     etag = h.snapshot().header("ETag")
