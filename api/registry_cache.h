@@ -1,8 +1,9 @@
 /* registry_cache.h -- the API's bounded in-process copy of the school registry, so that a
  * submission costs one Redis round trip (the SUBMIT script) instead of three.
  *
- * Two direct-mapped tables of fixed size (a newer entry simply replaces whatever shared its
- * slot): token hash -> the school id it belongs to, and school id -> the school's record.
+ * Two tables of fixed size, 4-way set-associative (an entry may sit in any of the 4 slots of
+ * the set its id's hash picks; a newer entry in a full set replaces one of them): token hash
+ * -> the school id it belongs to, and school id -> the school's record.
  * What makes a stale entry harmless:
  *   - records never change once registered (school.h), except for the token hash, which the
  *     cached record does not carry;

@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "balance.h"
+#include "idhash.h"
 #include "jsonutil.h"
 
 struct id_index {
@@ -241,17 +242,9 @@ static int parse_ownership_list(struct load_context *context, const cJSON *list,
 
 /* ---- id index ----------------------------------------------------------------------------
  *
- * Open addressing over the ids (FNV-1a, linear probing), at most half full: a lookup is one
+ * Open addressing over the ids (idhash.h, linear probing), at most half full: a lookup is one
  * hash and, almost always, one strcmp. Lookups run for every value of every submission and
  * for every district route, against up to thousands of districts. */
-
-static size_t id_hash(const char *id)
-{
-    size_t hash = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-        hash = (hash ^ *p) * 16777619u;
-    return hash;
-}
 
 /* The id of entry `index` of an array of structs whose first member is their id. */
 static const char *id_at(const void *base, size_t stride, int index)
@@ -271,7 +264,7 @@ static int build_index(struct load_context *context, const void *base, size_t st
         return fail(context, "out of memory");
     for (size_t i = 0; i < count; i++) {
         const char *id = id_at(base, stride, (int)i);
-        size_t slot = id_hash(id) & (size - 1);
+        size_t slot = (size_t)idhash_string(id) & (size - 1);
         for (; slots[slot]; slot = (slot + 1) & (size - 1)) {
             if (strcmp(id_at(base, stride, slots[slot] - 1), id) == 0) {
                 free(slots);
@@ -290,7 +283,7 @@ static int find_in_index(const struct id_index *index, const void *base, size_t 
 {
     if (!index->slots)
         return -1;
-    for (size_t slot = id_hash(id) & index->mask; index->slots[slot];
+    for (size_t slot = (size_t)idhash_string(id) & index->mask; index->slots[slot];
          slot = (slot + 1) & index->mask)
         if (strcmp(id_at(base, stride, index->slots[slot] - 1), id) == 0)
             return index->slots[slot] - 1;

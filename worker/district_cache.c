@@ -6,16 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct catalog *sort_catalog; /* qsort has no context argument */
+#include "idhash.h"
 
-/* FNV-1a over the first `length` bytes: the dump's lookups of element and school ids. */
-static size_t hash_id(const char *text, size_t length)
-{
-    size_t hash = 2166136261u;
-    for (size_t i = 0; i < length; i++)
-        hash = (hash ^ (unsigned char)text[i]) * 16777619u;
-    return hash;
-}
+static const struct catalog *sort_catalog; /* qsort has no context argument */
 
 static int init_element_slots(struct district_cache *cache)
 {
@@ -28,7 +21,7 @@ static int init_element_slots(struct district_cache *cache)
     cache->element_mask = size - 1;
     for (size_t e = 0; e < cache->catalog->element_count; e++) {
         const char *id = cache->catalog->elements[e].id;
-        size_t slot = hash_id(id, strlen(id)) & cache->element_mask;
+        size_t slot = (size_t)idhash(id, strlen(id)) & cache->element_mask;
         while (cache->element_slots[slot])
             slot = (slot + 1) & cache->element_mask;
         cache->element_slots[slot] = (int)e + 1;
@@ -38,7 +31,7 @@ static int init_element_slots(struct district_cache *cache)
 
 static int find_element(const struct district_cache *cache, const char *id)
 {
-    size_t slot = hash_id(id, strlen(id)) & cache->element_mask;
+    size_t slot = (size_t)idhash(id, strlen(id)) & cache->element_mask;
     for (int index; (index = cache->element_slots[slot]) != 0;
          slot = (slot + 1) & cache->element_mask)
         if (strcmp(cache->catalog->elements[index - 1].id, id) == 0)
@@ -464,7 +457,7 @@ static int school_table_build(struct school_table *table, const struct district_
         return -1;
     for (size_t s = 0; s < state->school_count; s++) {
         const char *id = district_state_school_id(state, s);
-        size_t slot = hash_id(id, strlen(id)) & table->mask;
+        size_t slot = (size_t)idhash(id, strlen(id)) & table->mask;
         while (table->slots[slot])
             slot = (slot + 1) & table->mask;
         table->slots[slot] = s + 1;
@@ -475,7 +468,7 @@ static int school_table_build(struct school_table *table, const struct district_
 static int school_table_find(const struct school_table *table, const struct district_state *state,
                              const char *id, size_t length)
 {
-    size_t slot = hash_id(id, length) & table->mask;
+    size_t slot = (size_t)idhash(id, length) & table->mask;
     for (size_t index; (index = table->slots[slot]) != 0; slot = (slot + 1) & table->mask) {
         const char *candidate = district_state_school_id(state, index - 1);
         if (strncmp(candidate, id, length) == 0 && candidate[length] == '\0')

@@ -103,6 +103,71 @@ static void bounded_by_slots(void **state)
     registry_cache_free(cache);
 }
 
+/* Ids as schools name them, differing in a digit or two: a working set well under the
+ * cache's size stays whole, however it is visited. With one slot per hash (and FNV-1a's
+ * low bits), 52 of these 200 ids shared a slot and pushed each other out. */
+static void a_small_working_set_stays(void **state)
+{
+    (void)state;
+    struct registry_cache *cache = registry_cache_new(4096);
+    static const char *const kinds[] = {"opu", "kpu", "ppu", "jpu", "kpr", "ppr"};
+    char ids[200][SCHOOL_ID_MAX + 1];
+    for (int n = 0; n < 200; n++)
+        snprintf(ids[n], sizeof(ids[n]), "d%02d-%s%03d", n % 5, kinds[n % 6], n / 6 + 1);
+    for (int round = 0; round < 3; round++) {
+        for (int n = 0; n < 200; n++) {
+            struct school school = school_of(ids[n], "yinchuan-xingqing", STAGE_PRIMARY);
+            registry_cache_put_school(cache, &school);
+            char hash[65];
+            hash_of(n, hash);
+            registry_cache_put_token(cache, hash, ids[n]);
+        }
+    }
+    for (int n = 0; n < 200; n++) {
+        struct school found;
+        char hash[65], id[SCHOOL_ID_MAX + 1];
+        assert_true(registry_cache_find_school(cache, ids[n], &found));
+        assert_string_equal(found.id, ids[n]);
+        hash_of(n, hash);
+        assert_true(registry_cache_find_token(cache, hash, id));
+        assert_string_equal(id, ids[n]);
+    }
+    registry_cache_free(cache);
+}
+
+/* Five ids in a cache of one set of four: every put finds room, the fifth replaces one of
+ * the four, and what is found is always the record put for that id. */
+static void a_full_set_gives_up_one_way(void **state)
+{
+    (void)state;
+    struct registry_cache *cache = registry_cache_new(4);
+    const char *ids[] = {"a1", "a2", "a3", "a4", "a5"};
+    for (int n = 0; n < 4; n++) {
+        struct school school = school_of(ids[n], "d", STAGE_PRIMARY);
+        registry_cache_put_school(cache, &school);
+    }
+    struct school found;
+    for (int n = 0; n < 4; n++)
+        assert_true(registry_cache_find_school(cache, ids[n], &found));
+    struct school fifth = school_of("a5", "e", STAGE_JUNIOR);
+    registry_cache_put_school(cache, &fifth);
+    assert_true(registry_cache_find_school(cache, "a5", &found));
+    assert_string_equal(found.district, "e");
+    int kept = 0;
+    for (int n = 0; n < 4; n++)
+        kept += registry_cache_find_school(cache, ids[n], &found);
+    assert_int_equal(kept, 3);
+    struct school again = school_of("a5", "f", STAGE_JUNIOR); /* same id: replaced in place */
+    registry_cache_put_school(cache, &again);
+    assert_true(registry_cache_find_school(cache, "a5", &found));
+    assert_string_equal(found.district, "f");
+    kept = 0;
+    for (int n = 0; n < 4; n++)
+        kept += registry_cache_find_school(cache, ids[n], &found);
+    assert_int_equal(kept, 3);
+    registry_cache_free(cache);
+}
+
 static void schools(void **state)
 {
     (void)state;
@@ -130,6 +195,8 @@ int main(void)
         cmocka_unit_test(tokens),
         cmocka_unit_test(rotation_forgets_every_token_of_the_school),
         cmocka_unit_test(bounded_by_slots),
+        cmocka_unit_test(a_small_working_set_stays),
+        cmocka_unit_test(a_full_set_gives_up_one_way),
         cmocka_unit_test(schools),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

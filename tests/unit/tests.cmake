@@ -2,7 +2,7 @@
 # rate_limit.c, snapshot_cache.c, registry_cache.c, query.c).
 set(EDUMON_UNIT_TESTS test_period test_school test_token test_submission test_aggregate
     test_target test_catalog test_config test_snapshot test_balance test_csv test_jsonutil
-    test_log)
+    test_log test_idhash)
 foreach(name ${EDUMON_UNIT_TESTS})
     add_executable(${name} unit/${name}.c)
     target_link_libraries(${name} PRIVATE edumon_common PkgConfig::CMOCKA)
@@ -17,7 +17,7 @@ foreach(module rate_limit snapshot_cache registry_cache)
     add_executable(test_${module} unit/test_${module}.c ${CMAKE_SOURCE_DIR}/api/${module}.c)
     target_include_directories(test_${module} PRIVATE ${CMAKE_SOURCE_DIR}/api
         ${CMAKE_SOURCE_DIR}/common)
-    target_link_libraries(test_${module} PRIVATE PkgConfig::CMOCKA m)
+    target_link_libraries(test_${module} PRIVATE edumon_common PkgConfig::CMOCKA m)
     add_test(NAME unit.test_${module} COMMAND test_${module})
     set_tests_properties(unit.test_${module} PROPERTIES LABELS unit)
 endforeach()
