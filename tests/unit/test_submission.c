@@ -191,6 +191,51 @@ static void fast_path_agrees_or_declines(void **state)
     assert_int_equal(submission_parse_fast(catalog, nul, sizeof(nul) - 1, &out), 1);
 }
 
+/* Plain decimals take the fast path's own conversion (whole / 10^k); it must give strtod's
+ * double, bit for bit, for every digit count and every position of the point, including the
+ * 15-digit and 16-digit edges and halfway cases such as 0.3 (not exact in binary). */
+static void fast_decimals_equal_strtod(void **state)
+{
+    (void)state;
+    unsigned long long seed = 88172645463325252ull;
+    for (int n = 0; n < 20000; n++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17; /* xorshift64 */
+        int whole_digits = (int)(seed % 7);                        /* 0..6: "area" is at most 1e6 */
+        int fraction_digits = (int)(seed >> 4) % 17; /* 0..16: past the 15-digit edge too */
+        unsigned long long bits = seed >> 12;
+        char number[40];
+        size_t at = 0;
+        if (whole_digits == 0)
+            number[at++] = '0';
+        for (int d = 0; d < whole_digits; d++, bits /= 10)
+            number[at++] = (char)('0' + (d == 0 ? 1 + bits % 9 : bits % 10));
+        if (fraction_digits > 0)
+            number[at++] = '.';
+        bits = seed * 2654435761ull;
+        for (int d = 0; d < fraction_digits; d++, bits /= 10)
+            number[at++] = (char)('0' + bits % 10);
+        number[at] = '\0';
+        char body[128];
+        snprintf(body, sizeof(body),
+                 "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"area\":%s}}", number);
+        expect_fast(body);
+    }
+    const char *edges[] = {"0.3",
+                           "0.1",
+                           "999999.999999999",
+                           "999999.9999999999",
+                           "0.9007199254740993",
+                           "0.000000000000001",
+                           "-0.0",
+                           "1000000"};
+    for (size_t i = 0; i < sizeof(edges) / sizeof(*edges); i++) {
+        char body[128];
+        snprintf(body, sizeof(body),
+                 "{\"school\":\"a\",\"period\":\"2024\",\"values\":{\"area\":%s}}", edges[i]);
+        expect_fast(body);
+    }
+}
+
 static void measures_nesting(void **state)
 {
     (void)state;
@@ -206,6 +251,7 @@ int main(void)
                                        cmocka_unit_test(refuses_bad_values),
                                        cmocka_unit_test(authorizes_by_stage),
                                        cmocka_unit_test(fast_path_agrees_or_declines),
+                                       cmocka_unit_test(fast_decimals_equal_strtod),
                                        cmocka_unit_test(measures_nesting)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
