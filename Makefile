@@ -3,10 +3,11 @@
 #   make test    install deps, build, run the whole suite (unit, integration, browser, deploy)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps test-deps build test test-unit test-integration asan-test valgrind-test demo bench \
+.PHONY: all deps test-deps build test test-unit test-integration asan-test tsan-test valgrind-test demo bench \
         bench-quick container-test fuzz lint format clean
 
 all: build
@@ -38,6 +39,15 @@ asan-test: test-deps
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest --output-on-failure -j2 -L 'unit|integration|hostile|fault'
+
+# What runs on several threads (the API's event loops, EDUMON_API_THREADS; the shared rate
+# limiter) under ThreadSanitizer: any data race fails the suite.
+tsan-test: test-deps
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DEDUMON_TSAN=ON \
+	    -DEDUMON_BROWSER_TESTS=OFF >/dev/null
+	@cmake --build $(TSAN_BUILD) -j$(JOBS)
+	@cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=0 ctest --output-on-failure -j2 \
+	    -R 'unit.test_rate_limit|integration.test_api_threads|integration.threads2'
 
 # Unit tests and the timing-independent integration suites under valgrind memcheck.
 valgrind-test: test-deps build
@@ -72,4 +82,4 @@ format:
 	@clang-format -i common/*.[ch] api/*.[ch] worker/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] bench/*.c
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

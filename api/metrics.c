@@ -29,16 +29,49 @@ void metrics_observe(struct metrics *metrics, enum route_id route, int status, d
     for (int i = 0; i < METRICS_STATUS_SLOTS - 2; i++)
         if (status_codes[i] == status)
             slot = i;
-    metrics->requests[route][slot]++;
+    metric_add(&metrics->requests[route][slot], 1);
     if (route == ROUTE_SUBMIT && status == 202)
-        metrics->submissions_accepted++;
+        metric_add(&metrics->submissions_accepted, 1);
     else if (route == ROUTE_SUBMIT && status >= 400)
-        metrics->submissions_rejected++;
+        metric_add(&metrics->submissions_rejected, 1);
     for (int b = 0; b < METRICS_BUCKETS; b++)
         if (seconds <= bucket_bounds[b])
-            metrics->latency_buckets[route][b]++;
-    metrics->latency_count[route]++;
-    metrics->latency_sum[route] += seconds;
+            metric_add(&metrics->latency_buckets[route][b], 1);
+    metric_add(&metrics->latency_count[route], 1);
+    metric_add(&metrics->latency_sum_ns[route],
+               seconds > 0 ? (unsigned long long)(seconds * 1e9 + 0.5) : 0);
+}
+
+/* The sum of every loop's counters, as plain numbers. */
+struct totals {
+    unsigned long long requests[ROUTE_COUNT][METRICS_STATUS_SLOTS];
+    unsigned long long latency_buckets[ROUTE_COUNT][METRICS_BUCKETS];
+    unsigned long long latency_count[ROUTE_COUNT], latency_sum_ns[ROUTE_COUNT];
+    unsigned long long submissions_accepted, submissions_rejected, values_accepted;
+    unsigned long long submissions_unknown, long_polls;
+    unsigned long long snapshot_cache_hits, snapshot_cache_misses;
+    unsigned long long submit_batches, submit_batched;
+};
+
+static void add_loop(struct totals *totals, const struct metrics *loop)
+{
+    for (int r = 0; r < ROUTE_COUNT; r++) {
+        for (int s = 0; s < METRICS_STATUS_SLOTS; s++)
+            totals->requests[r][s] += metric_read(&loop->requests[r][s]);
+        for (int b = 0; b < METRICS_BUCKETS; b++)
+            totals->latency_buckets[r][b] += metric_read(&loop->latency_buckets[r][b]);
+        totals->latency_count[r] += metric_read(&loop->latency_count[r]);
+        totals->latency_sum_ns[r] += metric_read(&loop->latency_sum_ns[r]);
+    }
+    totals->submissions_accepted += metric_read(&loop->submissions_accepted);
+    totals->submissions_rejected += metric_read(&loop->submissions_rejected);
+    totals->values_accepted += metric_read(&loop->values_accepted);
+    totals->submissions_unknown += metric_read(&loop->submissions_unknown);
+    totals->long_polls += metric_read(&loop->long_polls);
+    totals->snapshot_cache_hits += metric_read(&loop->snapshot_cache_hits);
+    totals->snapshot_cache_misses += metric_read(&loop->snapshot_cache_misses);
+    totals->submit_batches += metric_read(&loop->submit_batches);
+    totals->submit_batched += metric_read(&loop->submit_batched);
 }
 
 struct text {
@@ -79,11 +112,17 @@ static void text_append(struct text *text, const char *format, ...)
     }
 }
 
-char *metrics_render(const struct metrics *metrics, const char *extra)
+char *metrics_render(const struct metrics *const *loops, size_t count, const char *extra)
 {
+    struct totals *metrics = calloc(1, sizeof(*metrics));
     struct text text = {malloc(16384), 0, 16384, 0};
-    if (!text.data)
+    if (!metrics || !text.data) {
+        free(metrics);
+        free(text.data);
         return NULL;
+    }
+    for (size_t i = 0; i < count; i++)
+        add_loop(metrics, loops[i]);
     text.data[0] = '\0';
     text_append(&text, "# HELP edumon_http_requests_total HTTP requests answered, by route and "
                        "status.\n# TYPE edumon_http_requests_total counter\n");
@@ -97,6 +136,20 @@ char *metrics_render(const struct metrics *metrics, const char *extra)
             text_append(&text, "edumon_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
                         route_names[r], status, metrics->requests[r][s]);
         }
+    /* How evenly the kernel spreads connections over the event loops (EDUMON_API_THREADS). */
+    text_append(&text,
+                "# HELP edumon_api_event_loops Event loops serving HTTP "
+                "(EDUMON_API_THREADS).\n# TYPE edumon_api_event_loops gauge\n"
+                "edumon_api_event_loops %zu\n"
+                "# HELP edumon_http_requests_by_loop_total HTTP requests answered, by "
+                "event loop.\n# TYPE edumon_http_requests_by_loop_total counter\n",
+                count);
+    for (size_t i = 0; i < count; i++) {
+        unsigned long long answered = 0;
+        for (int r = 0; r < ROUTE_COUNT; r++)
+            answered += metric_read(&loops[i]->latency_count[r]);
+        text_append(&text, "edumon_http_requests_by_loop_total{loop=\"%zu\"} %llu\n", i, answered);
+    }
     text_append(&text, "# HELP edumon_http_request_duration_seconds Time from routing a request "
                        "to its response.\n# TYPE edumon_http_request_duration_seconds histogram\n");
     for (int r = 0; r < ROUTE_COUNT; r++) {
@@ -111,7 +164,8 @@ char *metrics_render(const struct metrics *metrics, const char *extra)
                     "edumon_http_request_duration_seconds_sum{route=\"%s\"} %.9f\n"
                     "edumon_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
                     route_names[r], metrics->latency_count[r], route_names[r],
-                    metrics->latency_sum[r], route_names[r], metrics->latency_count[r]);
+                    (double)metrics->latency_sum_ns[r] / 1e9, route_names[r],
+                    metrics->latency_count[r]);
     }
     text_append(&text,
                 "# HELP edumon_submissions_accepted_total Submissions queued (answered 202).\n"
@@ -135,10 +189,17 @@ char *metrics_render(const struct metrics *metrics, const char *extra)
                 "edumon_snapshot_cache_hits_total %llu\n"
                 "# HELP edumon_snapshot_cache_misses_total Snapshot reads that went to Redis.\n"
                 "# TYPE edumon_snapshot_cache_misses_total counter\n"
-                "edumon_snapshot_cache_misses_total %llu\n",
+                "edumon_snapshot_cache_misses_total %llu\n"
+                "# HELP edumon_submit_batches_total SUBMIT_BATCH calls sent to Redis (group "
+                "commit: the submissions of one pass of the event loop).\n"
+                "# TYPE edumon_submit_batches_total counter\nedumon_submit_batches_total %llu\n"
+                "# HELP edumon_submit_batched_total Submissions sent in those calls.\n"
+                "# TYPE edumon_submit_batched_total counter\nedumon_submit_batched_total %llu\n",
                 metrics->submissions_accepted, metrics->submissions_rejected,
                 metrics->submissions_unknown, metrics->values_accepted, metrics->long_polls,
-                metrics->snapshot_cache_hits, metrics->snapshot_cache_misses);
+                metrics->snapshot_cache_hits, metrics->snapshot_cache_misses,
+                metrics->submit_batches, metrics->submit_batched);
+    free(metrics);
     if (extra)
         text_append(&text, "%s", extra);
     if (text.failed) {

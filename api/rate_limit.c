@@ -5,11 +5,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool rate_limit_take(struct rate_limit *limit, const char *token_hash, long long now_ms,
-                     int *retry_after_seconds)
+struct rate_limit *rate_limit_new(int per_minute)
 {
-    if (limit->per_minute <= 0)
-        return true;
+    struct rate_limit *limit = calloc(1, sizeof(*limit));
+    if (!limit)
+        return NULL;
+    limit->per_minute = per_minute;
+    if (pthread_mutex_init(&limit->lock, NULL) != 0) {
+        free(limit);
+        return NULL;
+    }
+    return limit;
+}
+
+void rate_limit_free(struct rate_limit *limit)
+{
+    if (!limit)
+        return;
+    pthread_mutex_destroy(&limit->lock);
+    free(limit);
+}
+
+static bool take_locked(struct rate_limit *limit, const char *token_hash, long long now_ms,
+                        int *retry_after_seconds)
+{
     char key[17];
     memcpy(key, token_hash, 16);
     key[16] = '\0';
@@ -32,4 +51,15 @@ bool rate_limit_take(struct rate_limit *limit, const char *token_hash, long long
     if (*retry_after_seconds < 1)
         *retry_after_seconds = 1;
     return false;
+}
+
+bool rate_limit_take(struct rate_limit *limit, const char *token_hash, long long now_ms,
+                     int *retry_after_seconds)
+{
+    if (limit->per_minute <= 0)
+        return true;
+    pthread_mutex_lock(&limit->lock);
+    bool allowed = take_locked(limit, token_hash, now_ms, retry_after_seconds);
+    pthread_mutex_unlock(&limit->lock);
+    return allowed;
 }

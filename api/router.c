@@ -17,8 +17,9 @@
 /* The route travels in the low 4 bits of the completion callback's argument. */
 _Static_assert(ROUTE_COUNT <= 16, "route ids must fit in 4 bits");
 
-static struct metrics *timed_metrics;
-static struct timeval process_start;
+/* Per event loop (EDUMON_API_THREADS): a request is started and completed on its loop's thread. */
+static _Thread_local struct metrics *timed_metrics;
+static _Thread_local struct timeval process_start;
 
 static uint64_t elapsed_us(void)
 {

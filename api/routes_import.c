@@ -188,8 +188,8 @@ static void on_queued(redisReply *reply, void *privdata)
         }
         cJSON_AddItemToArray(context->submissions, cJSON_CreateString(outcome->element[1]->str));
     }
-    context->server->metrics.values_accepted +=
-        context->imported + context->updated + context->ignored;
+    metric_add(&context->server->metrics.values_accepted,
+               context->imported + context->updated + context->ignored);
     reply_summary(context, true);
 }
 

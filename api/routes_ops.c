@@ -238,14 +238,11 @@ static void on_metrics(redisReply *reply, void *privdata)
     render_redis_figures(server, reply, extra, sizeof(extra));
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3)
         render_worker_figures(reply->element[2], extra, sizeof(extra));
-    append_line(extra, sizeof(extra),
-                "# HELP edumon_submit_batches_total SUBMIT_BATCH calls sent to Redis (group "
-                "commit: the submissions of one pass of the event loop).\n"
-                "# TYPE edumon_submit_batches_total counter\nedumon_submit_batches_total %llu\n"
-                "# HELP edumon_submit_batched_total Submissions sent in those calls.\n"
-                "# TYPE edumon_submit_batched_total counter\nedumon_submit_batched_total %llu\n",
-                server->submits.batches_sent, server->submits.submissions_sent);
-    char *text = metrics_render(&server->metrics, extra);
+    const struct metrics *loops[CONFIG_MAX_API_THREADS];
+    size_t loop_count = 0;
+    for (; loop_count < server->loop_count && loop_count < CONFIG_MAX_API_THREADS; loop_count++)
+        loops[loop_count] = &server->all_loops[loop_count].metrics;
+    char *text = metrics_render(loops, loop_count, extra);
     struct evbuffer *buffer = evbuffer_new();
     if (!text || !buffer) {
         free(text);

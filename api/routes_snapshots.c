@@ -102,7 +102,7 @@ static void park(struct waiter *waiter)
         struct timeval limit = {waiter->wait_seconds, 0};
         if (!waiter->timer || evtimer_add(waiter->timer, &limit) != 0)
             waiter->expired = true;
-        server->metrics.long_polls++;
+        metric_add(&server->metrics.long_polls, 1);
     }
 }
 
@@ -274,11 +274,11 @@ static void serve_or_fetch(struct waiter *waiter)
                                                             waiter->period, (int)waiter->document)
                                       : NULL;
     if (!kept) {
-        server->metrics.snapshot_cache_misses++;
+        metric_add(&server->metrics.snapshot_cache_misses, 1);
         fetch_snapshot(waiter);
         return;
     }
-    server->metrics.snapshot_cache_hits++;
+    metric_add(&server->metrics.snapshot_cache_hits, 1);
     char version_text[24];
     snprintf(version_text, sizeof(version_text), "%lld", kept->version);
     deliver(waiter, version_text, kept->body);

@@ -83,7 +83,7 @@ static void reply_outcome_unknown(struct submit_context *context)
     struct evhttp_request *request = http_watch_end(&context->watch);
     if (request)
         http_send_outcome_unknown(request);
-    context->server->metrics.submissions_unknown++;
+    metric_add(&context->server->metrics.submissions_unknown, 1);
     context_free(context);
 }
 
@@ -104,7 +104,7 @@ static void reply_accepted(struct submit_context *context, const char *id, bool 
             evhttp_add_header(headers, "Idempotent-Replayed", "true");
         http_send_json(request, 202, body);
         if (!replayed) {
-            context->server->metrics.values_accepted += context->submission.value_count;
+            metric_add(&context->server->metrics.values_accepted, context->submission.value_count);
         }
     }
     context_free(context);

@@ -1,6 +1,7 @@
 /* script_call.c -- see script_call.h. */
 #include "script_call.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 static const char *const script_bodies[API_SCRIPT_COUNT] = {SCRIPT_SUBMIT, SCRIPT_SUBMIT_BATCH,
                                                             SCRIPT_REGISTER, SCRIPT_ROTATE};
 static char script_sha[API_SCRIPT_COUNT][SHA1_DIGEST_STRING_LENGTH];
+static pthread_once_t script_sha_once = PTHREAD_ONCE_INIT;
 
 struct script_context {
     struct redis_async *redis;
@@ -26,13 +28,18 @@ struct script_context {
     int attempt;
 };
 
-static const char *sha_of(enum api_script script)
+/* Redis names a script by the hex SHA-1 of its body (what EVALSHA takes). Computed once for
+ * every event loop's thread. */
+static void compute_shas(void)
 {
-    if (!script_sha[script][0]) {
-        /* Redis names a script by the hex SHA-1 of its body (what EVALSHA takes). */
+    for (int script = 0; script < API_SCRIPT_COUNT; script++)
         SHA1Data((const uint8_t *)script_bodies[script], strlen(script_bodies[script]),
                  script_sha[script]);
-    }
+}
+
+static const char *sha_of(enum api_script script)
+{
+    pthread_once(&script_sha_once, compute_shas);
     return script_sha[script];
 }
 

@@ -28,23 +28,32 @@
 
 struct waiter; /* a long-poll in progress (routes_snapshots.c) */
 
+/* One event loop's server. With EDUMON_API_THREADS=N the process runs N of these, one thread
+ * each, every one with its own listening socket on the same port (SO_REUSEPORT: the kernel
+ * spreads connections over them), its own Redis connections, caches and metrics. Only the
+ * configuration, the catalog and the rate limiter are shared (the last under its own mutex);
+ * nothing else is touched by two threads. */
 struct server {
     const struct config *config;
     const struct catalog *catalog;
     struct event_base *base;
     struct evhttp *http;
+    struct evhttp_bound_socket *listener; /* NULL once draining */
     struct redis_async redis, subscriber;
     struct waiter *waiters;          /* intrusive list */
     struct snapshot_cache *cache;    /* owned; served from only while `subscriber` is subscribed */
     struct registry_cache *registry; /* owned; tokens and records for submissions */
     struct submit_batcher submits;   /* group commit of submissions (submit_batch.c) */
     struct metrics metrics;
-    struct rate_limit *rate_limit; /* owned */
+    /* Every loop's server, this one's included (borrowed). Another loop's server may be read
+     * for its `metrics` only (atomic counters), which /metrics sums. */
+    const struct server *all_loops;
+    size_t loop_count;
+    struct rate_limit *rate_limit; /* shared by the loops; owned by main */
     bool admin_enabled;
     char admin_token_hash[TOKEN_HASH_LENGTH + 1]; /* token_hash of EDUMON_ADMIN_TOKEN */
     struct connection_guard guard;
     bool draining;
-    int connections;
 };
 
 /* ---- helpers shared by the routes (http.c) ---- */

@@ -132,8 +132,8 @@ static void flush(struct submit_batcher *batcher)
     if (!batch)
         return;
     batcher->open = NULL;
-    batcher->batches_sent++;
-    batcher->submissions_sent += batch->count;
+    metric_add(&batcher->metrics->submit_batches, 1);
+    metric_add(&batcher->metrics->submit_batched, batch->count);
     batch_send(batch);
 }
 
@@ -144,10 +144,11 @@ static void on_flush(evutil_socket_t fd, short events, void *arg)
 }
 
 int submit_batcher_init(struct submit_batcher *batcher, struct event_base *base,
-                        struct redis_async *redis)
+                        struct redis_async *redis, struct metrics *metrics)
 {
     memset(batcher, 0, sizeof(*batcher));
     batcher->redis = redis;
+    batcher->metrics = metrics;
     batcher->flush_event = event_new(base, -1, 0, on_flush, batcher);
     return batcher->flush_event ? 0 : -1;
 }

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 
+#include "metrics.h"
 #include "redis_async.h"
 
 #define SUBMIT_BATCH_MAX 64
@@ -75,12 +76,12 @@ struct submit_batcher {
     struct redis_async *redis;
     struct event *flush_event;
     struct submit_batch *open; /* gathering; sent by flush_event */
-    unsigned long long batches_sent, submissions_sent;
+    struct metrics *metrics;   /* borrowed: counts the batches sent */
 };
 
 /* Returns 0, or -1 when out of memory. */
 int submit_batcher_init(struct submit_batcher *batcher, struct event_base *base,
-                        struct redis_async *redis);
+                        struct redis_async *redis, struct metrics *metrics);
 
 /* Fails the gathering batch's submissions with SUBMIT_NOT_SENT and frees the batcher; batches
  * already sent are finished by redis_async_stop. */

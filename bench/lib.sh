@@ -130,7 +130,7 @@ start_api() { # DIR CATALOG -> API_URL
     start api "$dir/api.log" env EDUMON_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
         EDUMON_LISTEN="127.0.0.1:$port" EDUMON_ADMIN_TOKEN="$ADMIN_TOKEN" EDUMON_RATE_LIMIT=0 \
         EDUMON_CATALOG="$catalog" EDUMON_LOG_LEVEL="$LOG_LEVEL" EDUMON_MAX_CONNECTIONS=10000 \
-        "$BIN/edumon-api"
+        EDUMON_API_THREADS="${BENCH_API_THREADS:-1}" "$BIN/edumon-api"
     wait_until "edumon-api ready" 30 curl -sf "$API_URL/readyz"
 }
 

@@ -26,7 +26,8 @@
 #   --keep         keep the temporary directory (logs, data files) and print where it is
 # Environment: BUILD (build directory, default build), BENCH_LOG_LEVEL (default warn),
 #   BENCH_WORKER_WRAP (a command to run the worker under, e.g. "heaptrack -o FILE"),
-#   BENCH_CONNECTIONS (default 50), PYTHON (default python3).
+#   BENCH_CONNECTIONS (default 50), BENCH_API_THREADS (EDUMON_API_THREADS of the API, default 1),
+#   PYTHON (default python3).
 #
 # Exits non-zero when a process dies, a request fails, or a step does not finish in time;
 # speed itself is never asserted (the figures are for reading, CI only keeps this working).

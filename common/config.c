@@ -123,6 +123,8 @@ static void print_usage(enum config_role role, const char *program)
                "4096]\n"
                "  --rate-limit N    submissions per token per minute, 0 = none "
                "[EDUMON_RATE_LIMIT, default 600]\n"
+               "  --threads N       event loops, one thread each, sharing the port "
+               "(SO_REUSEPORT) [EDUMON_API_THREADS, default 1]\n"
                "Secrets, from the environment only:\n"
                "  EDUMON_ADMIN_TOKEN  bearer token for admin endpoints (unset: they answer "
                "403)\n"
@@ -165,7 +167,7 @@ static bool parse_int(const char *text, int low, int high, int *out)
 static const char *const known_flags[] = {
     "--redis",          "--catalog",         "--log-level",       "--listen",   "--web",
     "--max-body",       "--max-connections", "--rate-limit",      "--consumer", "--batch",
-    "--max-deliveries", "--claim-idle",      "--retention-hours", "--cache-mb"};
+    "--max-deliveries", "--claim-idle",      "--retention-hours", "--cache-mb", "--threads"};
 
 static int check_flags(int argc, char **argv)
 {
@@ -264,6 +266,7 @@ enum config_result config_load(struct config *config, enum config_role role, int
     config->max_body_bytes = 1 << 20;
     config->max_connections = 4096;
     config->rate_limit = 600;
+    config->api_threads = 1;
     if (!load_int(argc, argv, "--batch", "EDUMON_BATCH", 1, 10000, &config->batch_size) ||
         !load_int(argc, argv, "--max-deliveries", "EDUMON_MAX_DELIVERIES", 1, 1000,
                   &config->max_deliveries) ||
@@ -278,7 +281,9 @@ enum config_result config_load(struct config *config, enum config_role role, int
         !load_int(argc, argv, "--max-connections", "EDUMON_MAX_CONNECTIONS", 1, 1000000,
                   &config->max_connections) ||
         !load_int(argc, argv, "--rate-limit", "EDUMON_RATE_LIMIT", 0, 10000000,
-                  &config->rate_limit))
+                  &config->rate_limit) ||
+        !load_int(argc, argv, "--threads", "EDUMON_API_THREADS", 1, CONFIG_MAX_API_THREADS,
+                  &config->api_threads))
         return CONFIG_EXIT_FAILURE;
     const char *consumer = lookup(argc, argv, "--consumer", "EDUMON_CONSUMER");
     if (consumer) {

@@ -17,6 +17,8 @@ struct redis_address {
     int database;
 };
 
+#define CONFIG_MAX_API_THREADS 64
+
 struct config {
     enum config_role role;
     char redis_url[512];
@@ -35,7 +37,8 @@ struct config {
     int cache_mb;        /* worker: memory budget of the loaded districts' copies, MiB */
     int max_body_bytes;  /* api */
     int max_connections;
-    int rate_limit; /* api: submissions per token per minute, 0 = unlimited */
+    int rate_limit;  /* api: submissions per token per minute, 0 = unlimited */
+    int api_threads; /* api: event loops, one thread each (1..CONFIG_MAX_API_THREADS) */
     int log_level;
 };
 

@@ -36,6 +36,8 @@ SLOW = valgrind.SLOWDOWN  # time allowances are stretched by this under valgrind
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
 BIN_DIR = os.environ.get("EDUMON_BIN_DIR", os.path.join(SOURCE_DIR, "build", "bin"))
+# EDUMON_TEST_API_THREADS: the EDUMON_API_THREADS every API of the run gets (unset: default).
+API_THREADS = os.environ.get("EDUMON_TEST_API_THREADS", "")
 FIXTURE_CATALOG = os.path.join(SOURCE_DIR, "tests", "fixtures", "catalog")
 ADMIN_TOKEN = "integration-admin-token-0123456789"
 STREAM = "edumon:submissions"
@@ -325,6 +327,9 @@ class Harness:
         })
         if self.admin_token is not None:
             env["EDUMON_ADMIN_TOKEN"] = self.admin_token
+        # The suites run again with several API event loops (tests/CMakeLists.txt).
+        if API_THREADS:
+            env["EDUMON_API_THREADS"] = API_THREADS
         env.update(self.extra_env)
         for key, value in overrides.items():
             if value is None:
@@ -425,7 +430,7 @@ class Harness:
         return [p.valgrind_log for p in self.processes if p.valgrind_log and not p.killed]
 
     SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                       "ERROR: ThreadSanitizer")
+                       "ERROR: ThreadSanitizer", "WARNING: ThreadSanitizer")
 
     def sanitizer_reports(self):
         """Lines of the edumon logs where a sanitizer (ASan/UBSan builds) reported."""

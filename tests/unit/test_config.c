@@ -1,7 +1,9 @@
-/* Unit tests for config.c: Redis URLs and listen addresses. */
+/* Unit tests for config.c: Redis URLs, listen addresses, and the API's event-loop count. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <cmocka.h>
 
@@ -42,9 +44,41 @@ static void listen_addresses(void **state)
     assert_int_equal(config_parse_listen("h:0", host, sizeof(host), &port), -1);
 }
 
+static enum config_result load_api(struct config *config, const char *flag_value)
+{
+    char name[] = "edumon-api", flag[] = "--threads", value[16];
+    char *argv[] = {name, flag, value, NULL};
+    if (flag_value)
+        snprintf(value, sizeof(value), "%s", flag_value);
+    return config_load(config, CONFIG_API, flag_value ? 3 : 1, argv);
+}
+
+static void api_threads(void **state)
+{
+    (void)state;
+    struct config config;
+    unsetenv("EDUMON_API_THREADS");
+    assert_int_equal(load_api(&config, NULL), CONFIG_OK);
+    assert_int_equal(config.api_threads, 1); /* the default: one loop */
+    setenv("EDUMON_API_THREADS", "4", 1);
+    assert_int_equal(load_api(&config, NULL), CONFIG_OK);
+    assert_int_equal(config.api_threads, 4);
+    assert_int_equal(load_api(&config, "2"), CONFIG_OK); /* the flag wins */
+    assert_int_equal(config.api_threads, 2);
+    assert_int_equal(load_api(&config, "64"), CONFIG_OK);
+    assert_int_equal(config.api_threads, CONFIG_MAX_API_THREADS);
+    assert_int_equal(load_api(&config, "0"), CONFIG_EXIT_FAILURE);
+    assert_int_equal(load_api(&config, "65"), CONFIG_EXIT_FAILURE);
+    assert_int_equal(load_api(&config, "two"), CONFIG_EXIT_FAILURE);
+    setenv("EDUMON_API_THREADS", "", 1);
+    assert_int_equal(load_api(&config, NULL), CONFIG_EXIT_FAILURE);
+    unsetenv("EDUMON_API_THREADS");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(redis_urls),
-                                       cmocka_unit_test(listen_addresses)};
+                                       cmocka_unit_test(listen_addresses),
+                                       cmocka_unit_test(api_threads)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,7 @@ foreach(module rate_limit snapshot_cache registry_cache)
     add_executable(test_${module} unit/test_${module}.c ${CMAKE_SOURCE_DIR}/api/${module}.c)
     target_include_directories(test_${module} PRIVATE ${CMAKE_SOURCE_DIR}/api
         ${CMAKE_SOURCE_DIR}/common)
-    target_link_libraries(test_${module} PRIVATE edumon_common PkgConfig::CMOCKA m)
+    target_link_libraries(test_${module} PRIVATE edumon_common PkgConfig::CMOCKA m Threads::Threads)
     add_test(NAME unit.test_${module} COMMAND test_${module})
     set_tests_properties(unit.test_${module} PROPERTIES LABELS unit)
 endforeach()
