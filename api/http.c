@@ -2,15 +2,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/util.h>
 
 #include "jsonutil.h"
 #include "query.h"
 #include "server.h"
 #include "token.h"
+
+void http_add_date(struct evhttp_request *request)
+{
+    static _Thread_local time_t formatted_second = -1;
+    static _Thread_local char date[40];
+    time_t now = time(NULL);
+    if (now != formatted_second) {
+        struct tm utc;
+        if (!gmtime_r(&now, &utc) || evutil_date_rfc1123(date, sizeof(date), &utc) == 0)
+            return; /* evhttp adds its own */
+        formatted_second = now;
+    }
+    evhttp_add_header(evhttp_request_get_output_headers(request), "Date", date);
+}
 
 void http_send_buffer(struct evhttp_request *request, int status, struct evbuffer *buffer)
 {

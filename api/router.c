@@ -229,6 +229,7 @@ static bool has_conflicting_lengths(struct evhttp_request *request)
 void route_request(struct evhttp_request *request, void *arg)
 {
     struct server *server = arg;
+    http_add_date(request);
     struct evhttp_connection *connection = evhttp_request_get_connection(request);
     if (connection)
         connection_guard_served(&server->guard, evhttp_connection_get_bufferevent(connection));

@@ -32,12 +32,17 @@
 
 #define WAIT_MAX_SECONDS 60
 
-struct waiter {
-    struct server *server;
-    struct http_watch watch;
+/* What a read asks for: one document of one district and period, in one format. */
+struct document_read {
     enum district_document document;
     enum document_format format;
     int district, period;
+};
+
+struct waiter {
+    struct server *server;
+    struct http_watch watch;
+    struct document_read read;
     int wait_seconds;
     char if_none_match[64];
     bool parked, expired, fetching;
@@ -45,6 +50,30 @@ struct waiter {
     struct event *timer;
     struct waiter *next, *previous;
 };
+
+/* A document's ETag, "\"YYYY-version\"": the period (four digits) and the version its
+ * store was given; at most 1 + 4 + 1 + 20 + 1 characters and the NUL. */
+#define ETAG_MAX 32
+
+static void format_etag(char etag[ETAG_MAX], int period, long long version)
+{
+    char digits[24];
+    size_t count = 0;
+    unsigned long long rest = version > 0 ? (unsigned long long)version : 0;
+    do {
+        digits[count++] = (char)('0' + rest % 10);
+        rest /= 10;
+    } while (rest);
+    char *out = etag;
+    *out++ = '"';
+    for (int place = 1000; place > 0; place /= 10)
+        *out++ = (char)('0' + period / place % 10);
+    *out++ = '-';
+    while (count > 0)
+        *out++ = digits[--count];
+    *out++ = '"';
+    *out = '\0';
+}
 
 static void fetch_snapshot(struct waiter *waiter);
 static void serve_or_fetch(struct waiter *waiter);
@@ -149,20 +178,21 @@ static char *render_empty_balance(const struct server *server, int district, int
 
 static char *render_empty(const struct waiter *waiter)
 {
-    if (waiter->document == DOCUMENT_BALANCE)
-        return render_empty_balance(waiter->server, waiter->district, waiter->period);
-    return render_empty_snapshot(waiter->server, waiter->district, waiter->period);
+    if (waiter->read.document == DOCUMENT_BALANCE)
+        return render_empty_balance(waiter->server, waiter->read.district, waiter->read.period);
+    return render_empty_snapshot(waiter->server, waiter->read.district, waiter->read.period);
 }
 
 /* The CSV export of a stored document, sent as an attachment named after it. */
-static void send_csv(struct waiter *waiter, struct evhttp_request *request, const char *body)
+static void send_csv(const struct server *server, const struct document_read *read,
+                     struct evhttp_request *request, const char *body)
 {
     cJSON *document = body ? cJSON_Parse(body) : NULL;
     size_t length = 0;
     char *text = NULL;
     if (document)
-        text = waiter->document == DOCUMENT_BALANCE ? export_balance_csv(document, &length)
-                                                    : export_snapshot_csv(document, &length);
+        text = read->document == DOCUMENT_BALANCE ? export_balance_csv(document, &length)
+                                                  : export_snapshot_csv(document, &length);
     cJSON_Delete(document);
     struct evbuffer *buffer = evbuffer_new();
     if (!text || !buffer || evbuffer_add(buffer, text, length) != 0) {
@@ -175,8 +205,8 @@ static void send_csv(struct waiter *waiter, struct evhttp_request *request, cons
     free(text);
     char disposition[160];
     snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s-%04d-%s.csv\"",
-             waiter->server->catalog->districts[waiter->district].id, waiter->period,
-             waiter->document == DOCUMENT_BALANCE ? "balance" : "snapshot");
+             server->catalog->districts[read->district].id, read->period,
+             read->document == DOCUMENT_BALANCE ? "balance" : "snapshot");
     struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
     evhttp_add_header(headers, "Content-Type", "text/csv; charset=utf-8");
     evhttp_add_header(headers, "Content-Disposition", disposition);
@@ -184,26 +214,34 @@ static void send_csv(struct waiter *waiter, struct evhttp_request *request, cons
     evbuffer_free(buffer);
 }
 
+/* Sends a read's answer: 304, or the document (`body`, NULL when rendering it ran out of
+ * memory) as JSON or CSV, with its ETag. */
+static void send_document(const struct server *server, const struct document_read *read,
+                          struct evhttp_request *request, const char *etag, const char *body,
+                          bool not_modified)
+{
+    struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
+    evhttp_add_header(headers, "ETag", etag);
+    evhttp_add_header(headers, "Cache-Control", "no-cache");
+    if (not_modified)
+        evhttp_send_reply(request, 304, NULL, NULL);
+    else if (!body)
+        http_send_unavailable(request);
+    else if (read->format == FORMAT_CSV)
+        send_csv(server, read, request, body);
+    else
+        http_send_json(request, 200, body);
+}
+
 static void answer(struct waiter *waiter, const char *etag, const char *body, bool not_modified)
 {
     struct evhttp_request *request = http_watch_end(&waiter->watch);
-    if (request) {
-        struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
-        evhttp_add_header(headers, "ETag", etag);
-        evhttp_add_header(headers, "Cache-Control", "no-cache");
-        if (not_modified)
-            evhttp_send_reply(request, 304, NULL, NULL);
-        else if (!body)
-            http_send_unavailable(request); /* out of memory rendering it */
-        else if (waiter->format == FORMAT_CSV)
-            send_csv(waiter, request, body);
-        else
-            http_send_json(request, 200, body);
-    }
+    if (request)
+        send_document(waiter->server, &waiter->read, request, etag, body, not_modified);
     waiter_free(waiter);
 }
 
-static void deliver(struct waiter *waiter, const char *version_text, const char *json);
+static void deliver(struct waiter *waiter, long long version, const char *json);
 
 static void on_snapshot(redisReply *reply, void *privdata)
 {
@@ -223,18 +261,18 @@ static void on_snapshot(redisReply *reply, void *privdata)
     const redisReply *json = reply->element[0], *version = reply->element[1];
     const char *version_text = version->type == REDIS_REPLY_STRING ? version->str : "0";
     if (json->type == REDIS_REPLY_STRING)
-        snapshot_cache_store(waiter->server->cache, waiter->district, waiter->period,
-                             (int)waiter->document, atoll(version_text), json->str, json->len,
+        snapshot_cache_store(waiter->server->cache, waiter->read.district, waiter->read.period,
+                             (int)waiter->read.document, atoll(version_text), json->str, json->len,
                              waiter->ticket);
-    deliver(waiter, version_text, json->type == REDIS_REPLY_STRING ? json->str : NULL);
+    deliver(waiter, atoll(version_text), json->type == REDIS_REPLY_STRING ? json->str : NULL);
 }
 
-/* Answers (or parks) a waiter with the stored document of `version_text` (`json` NULL when
+/* Answers (or parks) a waiter with the stored document of `version` (`json` NULL when
  * nothing is stored yet). */
-static void deliver(struct waiter *waiter, const char *version_text, const char *json)
+static void deliver(struct waiter *waiter, long long version, const char *json)
 {
-    char etag[64];
-    snprintf(etag, sizeof(etag), "\"%04d-%s\"", waiter->period, version_text);
+    char etag[ETAG_MAX];
+    format_etag(etag, waiter->read.period, version);
     bool unchanged = waiter->if_none_match[0] && strcmp(waiter->if_none_match, etag) == 0;
     if (unchanged && waiter->wait_seconds > 0 && !waiter->expired && !waiter->server->draining) {
         park(waiter);
@@ -255,12 +293,12 @@ static void fetch_snapshot(struct waiter *waiter)
 {
     struct server *server = waiter->server;
     char key[KEY_MAX];
-    keys_district(key, KEY_DISTRICT_SNAPSHOT, server->catalog->districts[waiter->district].id,
-                  waiter->period);
-    const char *argv[] = {"HMGET", key, waiter->document == DOCUMENT_BALANCE ? "balance" : "json",
-                          "version"};
+    keys_district(key, KEY_DISTRICT_SNAPSHOT, server->catalog->districts[waiter->read.district].id,
+                  waiter->read.period);
+    const char *argv[] = {
+        "HMGET", key, waiter->read.document == DOCUMENT_BALANCE ? "balance" : "json", "version"};
     waiter->fetching = true;
-    waiter->ticket = snapshot_cache_ticket(server->cache, waiter->district);
+    waiter->ticket = snapshot_cache_ticket(server->cache, waiter->read.district);
     redis_async_command(&server->redis, on_snapshot, waiter, 4, argv, NULL);
 }
 
@@ -270,18 +308,40 @@ static void serve_or_fetch(struct waiter *waiter)
 {
     struct server *server = waiter->server;
     const struct cached_document *kept =
-        server->subscriber.subscribed ? snapshot_cache_find(server->cache, waiter->district,
-                                                            waiter->period, (int)waiter->document)
-                                      : NULL;
+        server->subscriber.subscribed
+            ? snapshot_cache_find(server->cache, waiter->read.district, waiter->read.period,
+                                  (int)waiter->read.document)
+            : NULL;
     if (!kept) {
         metric_add(&server->metrics.snapshot_cache_misses, 1);
         fetch_snapshot(waiter);
         return;
     }
     metric_add(&server->metrics.snapshot_cache_hits, 1);
-    char version_text[24];
-    snprintf(version_text, sizeof(version_text), "%lld", kept->version);
-    deliver(waiter, version_text, kept->body);
+    deliver(waiter, kept->version, kept->body);
+}
+
+/* The usual read -- its document in memory and nothing to wait for -- answered at once, with
+ * no waiter allocated. False, with nothing sent, when the read needs a waiter: the document is
+ * not in memory, or a long-poll finds it unchanged. */
+static bool answer_from_memory(struct server *server, struct evhttp_request *request,
+                               const struct document_read *read, const char *match,
+                               int wait_seconds)
+{
+    const struct cached_document *kept =
+        server->subscriber.subscribed
+            ? snapshot_cache_find(server->cache, read->district, read->period, (int)read->document)
+            : NULL;
+    if (!kept)
+        return false;
+    char etag[ETAG_MAX];
+    format_etag(etag, read->period, kept->version);
+    bool unchanged = match && strcmp(match, etag) == 0;
+    if (unchanged && wait_seconds > 0 && !server->draining)
+        return false;
+    metric_add(&server->metrics.snapshot_cache_hits, 1);
+    send_document(server, read, request, etag, kept->body, unchanged);
+    return true;
 }
 
 /* With no ?period=, the latest period with data (or, before any data, the current year
@@ -297,18 +357,19 @@ static void on_latest_period(redisReply *reply, void *privdata)
         return;
     }
     if (reply->elements > 0 && period_parse(reply->element[0]->str) > 0) {
-        waiter->period = period_parse(reply->element[0]->str);
-        snapshot_cache_offer_latest_period(waiter->server->cache, waiter->district, waiter->period,
-                                           waiter->ticket);
+        waiter->read.period = period_parse(reply->element[0]->str);
+        snapshot_cache_offer_latest_period(waiter->server->cache, waiter->read.district,
+                                           waiter->read.period, waiter->ticket);
     } else {
-        const struct district *district = &waiter->server->catalog->districts[waiter->district];
+        const struct district *district =
+            &waiter->server->catalog->districts[waiter->read.district];
         time_t now = time(NULL);
         struct tm utc;
         gmtime_r(&now, &utc);
         int year = utc.tm_year + 1900;
-        waiter->period = year < district->plan_first_year  ? district->plan_first_year
-                         : year > district->plan_last_year ? district->plan_last_year
-                                                           : year;
+        waiter->read.period = year < district->plan_first_year  ? district->plan_first_year
+                              : year > district->plan_last_year ? district->plan_last_year
+                                                                : year;
     }
     serve_or_fetch(waiter);
 }
@@ -347,28 +408,28 @@ void routes_document_get(struct server *server, struct evhttp_request *request, 
         }
         wait = (int)value;
     }
+    struct document_read read = {document, format, district, period};
+    int latest = has_period || !server->subscriber.subscribed
+                     ? 0
+                     : snapshot_cache_latest_period(server->cache, district);
+    if (latest > 0)
+        read.period = latest;
+    const char *match =
+        evhttp_find_header(evhttp_request_get_input_headers(request), "If-None-Match");
+    if ((has_period || latest > 0) && answer_from_memory(server, request, &read, match, wait))
+        return;
     struct waiter *waiter = calloc(1, sizeof(*waiter));
     if (!waiter) {
         http_send_unavailable(request);
         return;
     }
     waiter->server = server;
-    waiter->document = document;
-    waiter->format = format;
-    waiter->district = district;
-    waiter->period = period;
+    waiter->read = read;
     waiter->wait_seconds = wait;
-    const char *match =
-        evhttp_find_header(evhttp_request_get_input_headers(request), "If-None-Match");
     if (match)
         snprintf(waiter->if_none_match, sizeof(waiter->if_none_match), "%s", match);
     http_watch_start(&waiter->watch, request);
-    int latest = has_period || !server->subscriber.subscribed
-                     ? 0
-                     : snapshot_cache_latest_period(server->cache, district);
     if (has_period || latest > 0) {
-        if (latest > 0)
-            waiter->period = latest;
         serve_or_fetch(waiter);
         return;
     }
@@ -398,8 +459,8 @@ void snapshots_notify(const char *channel, const char *payload, void *arg)
     while (waiter) {
         struct waiter *next = waiter->next;
         bool concerned =
-            all || (waiter->period == period &&
-                    strcmp(server->catalog->districts[waiter->district].id, district) == 0);
+            all || (waiter->read.period == period &&
+                    strcmp(server->catalog->districts[waiter->read.district].id, district) == 0);
         if (concerned && !waiter->fetching && waiter->watch.request)
             fetch_snapshot(waiter);
         waiter = next;

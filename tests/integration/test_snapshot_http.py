@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """What dashboards rely on: ETag / If-None-Match / 304, and long-poll (?wait=N)."""
 
+import email.utils
 import signal
 import socket
 import threading
@@ -42,6 +43,32 @@ def test_304_with_if_none_match(h):
     expect_eq(changed.status, 200, "If-None-Match after a change")
     expect_eq(changed.header("ETag"), '"2024-2"', "ETag after a change")
     expect_eq(indicator(changed.json(), "new_school_places")["value"], 101, "new value")
+
+
+def expect_one_current_date(response, what):
+    """One Date header (the API's own, formatted once a second), RFC 9110 IMF-fixdate,
+    within a few seconds of now."""
+    dates = [value for key, value in response.headers if key.lower() == "date"]
+    expect_eq(len(dates), 1, what + ": Date headers")
+    check(dates[0].endswith(" GMT") and len(dates[0]) == 29,
+          "%s: Date %r is not an IMF-fixdate" % (what, dates[0]))
+    sent = email.utils.parsedate_to_datetime(dates[0]).timestamp()
+    check(abs(sent - time.time()) < 5, "%s: Date %r is not now" % (what, dates[0]))
+
+
+def test_date_header(h):
+    applied_snapshot(h)
+    first = h.snapshot()
+    expect_one_current_date(first, "200")
+    expect_one_current_date(h.snapshot(headers={"If-None-Match": first.header("ETag")}), "304")
+    expect_one_current_date(h.get("/v1/districts/nowhere/snapshot"), "404")
+    # The copy is re-formatted when the second changes: a later answer carries a later Date.
+    time.sleep(1.1)
+    later = h.snapshot()
+    expect_one_current_date(later, "200 a second later")
+    check(email.utils.parsedate_to_datetime(later.header("Date")) >
+          email.utils.parsedate_to_datetime(first.header("Date")),
+          "Date did not move on: %r then %r" % (first.header("Date"), later.header("Date")))
 
 
 def test_query_parameters(h):
