@@ -259,12 +259,12 @@ static void on_snapshot(redisReply *reply, void *privdata)
         return;
     }
     const redisReply *json = reply->element[0], *version = reply->element[1];
-    const char *version_text = version->type == REDIS_REPLY_STRING ? version->str : "0";
+    long long stored_version = version->type == REDIS_REPLY_STRING ? atoll(version->str) : 0;
     if (json->type == REDIS_REPLY_STRING)
         snapshot_cache_store(waiter->server->cache, waiter->read.district, waiter->read.period,
-                             (int)waiter->read.document, atoll(version_text), json->str, json->len,
+                             (int)waiter->read.document, stored_version, json->str, json->len,
                              waiter->ticket);
-    deliver(waiter, atoll(version_text), json->type == REDIS_REPLY_STRING ? json->str : NULL);
+    deliver(waiter, stored_version, json->type == REDIS_REPLY_STRING ? json->str : NULL);
 }
 
 /* Answers (or parks) a waiter with the stored document of `version` (`json` NULL when
