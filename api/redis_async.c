@@ -8,6 +8,7 @@
 
 #include "jsonutil.h"
 #include "log.h"
+#include "resp.h"
 
 struct pending_call {
     struct redis_async *redis;
@@ -65,6 +66,37 @@ static void on_reply(redisAsyncContext *context, void *reply, void *privdata)
     free(call);
 }
 
+/* Past this, the encoding buffer is given back after the command (a batch of large bodies):
+ * what stays allocated between commands is bounded. */
+#define ENCODED_KEEP_MAX ((size_t)256 * 1024)
+
+/* Hands the command to hiredis already encoded: one buffer sized up front, instead of
+ * hiredis' printf per argument. REDIS_OK or REDIS_ERR, as redisAsyncCommandArgv. */
+static int send_encoded(struct redis_async *redis, struct pending_call *call, int argc,
+                        const char **argv, const size_t *lengths)
+{
+    size_t length = resp_length(argc, argv, lengths);
+    if (length > redis->encoded_capacity) {
+        size_t capacity = redis->encoded_capacity ? redis->encoded_capacity : 4096;
+        while (capacity < length)
+            capacity *= 2;
+        char *grown = malloc(capacity);
+        if (!grown)
+            return REDIS_ERR;
+        free(redis->encoded);
+        redis->encoded = grown;
+        redis->encoded_capacity = capacity;
+    }
+    resp_encode(redis->encoded, argc, argv, lengths);
+    int status = redisAsyncFormattedCommand(redis->context, on_reply, call, redis->encoded, length);
+    if (redis->encoded_capacity > ENCODED_KEEP_MAX) {
+        free(redis->encoded);
+        redis->encoded = NULL;
+        redis->encoded_capacity = 0;
+    }
+    return status;
+}
+
 int redis_async_command(struct redis_async *redis, redis_callback callback, void *privdata,
                         int argc, const char **argv, const size_t *lengths)
 {
@@ -79,8 +111,7 @@ int redis_async_command(struct redis_async *redis, redis_callback callback, void
     call->privdata = privdata;
     call->timer = evtimer_new(redis->base, on_call_timeout, call);
     struct timeval deadline = {redis->timeout_ms / 1000, (redis->timeout_ms % 1000) * 1000L};
-    if (!call->timer ||
-        redisAsyncCommandArgv(redis->context, on_reply, call, argc, argv, lengths) != REDIS_OK) {
+    if (!call->timer || send_encoded(redis, call, argc, argv, lengths) != REDIS_OK) {
         if (call->timer)
             event_free(call->timer);
         free(call);
@@ -89,6 +120,12 @@ int redis_async_command(struct redis_async *redis, redis_callback callback, void
     }
     evtimer_add(call->timer, &deadline);
     return 0;
+}
+
+void redis_async_flush(struct redis_async *redis)
+{
+    if (redis->connected && redis->context)
+        redisAsyncHandleWrite(redis->context);
 }
 
 long long redis_async_now_ms(const struct redis_async *redis)
@@ -255,4 +292,7 @@ void redis_async_stop(struct redis_async *redis)
     if (redis->connect_timer)
         event_free(redis->connect_timer);
     redis->connect_timer = NULL;
+    free(redis->encoded);
+    redis->encoded = NULL;
+    redis->encoded_capacity = 0;
 }

@@ -43,6 +43,10 @@ struct redis_async {
     const char *channel;
     redis_message_callback on_message;
     void *message_privdata;
+    /* Where commands are encoded (resp.h) before hiredis copies them: kept between commands,
+     * owned. */
+    char *encoded;
+    size_t encoded_capacity;
 };
 
 /* Starts connecting (and keeps reconnecting). Returns 0, or -1 when out of memory. */
@@ -62,6 +66,13 @@ void redis_async_stop(struct redis_async *redis);
  * could not be sent (the callback has then already been called with NULL). */
 int redis_async_command(struct redis_async *redis, redis_callback callback, void *privdata,
                         int argc, const char **argv, const size_t *lengths);
+
+/* Writes the commands queued so far now, instead of once the event loop next finds the socket
+ * writable: for a command that leads many requests' answers (a batch of submissions), one
+ * loop pass sooner and two epoll_ctl fewer. What does not fit in the socket is left for the
+ * loop. A failure to write drops the connection: every pending callback is called with NULL
+ * before this returns. */
+void redis_async_flush(struct redis_async *redis);
 
 /* Redis's clock now, in milliseconds, as estimated from the offset measured on connect. */
 long long redis_async_now_ms(const struct redis_async *redis);

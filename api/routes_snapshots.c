@@ -29,6 +29,7 @@
 #include "period.h"
 #include "server.h"
 #include "snapshot.h"
+#include "textfmt.h"
 
 #define WAIT_MAX_SECONDS 60
 
@@ -57,22 +58,13 @@ struct waiter {
 
 static void format_etag(char etag[ETAG_MAX], int period, long long version)
 {
-    char digits[24];
-    size_t count = 0;
-    unsigned long long rest = version > 0 ? (unsigned long long)version : 0;
-    do {
-        digits[count++] = (char)('0' + rest % 10);
-        rest /= 10;
-    } while (rest);
-    char *out = etag;
-    *out++ = '"';
-    for (int place = 1000; place > 0; place /= 10)
-        *out++ = (char)('0' + period / place % 10);
-    *out++ = '-';
-    while (count > 0)
-        *out++ = digits[--count];
-    *out++ = '"';
-    *out = '\0';
+    struct text text = text_start(etag, ETAG_MAX);
+    text_add_char(&text, '"');
+    text_add_unsigned(&text, period > 0 ? (unsigned)period : 0, 4);
+    text_add_char(&text, '-');
+    text_add_unsigned(&text, version > 0 ? (unsigned long long)version : 0, 0);
+    text_add_char(&text, '"');
+    text_end(&text);
 }
 
 static void fetch_snapshot(struct waiter *waiter);

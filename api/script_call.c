@@ -2,6 +2,7 @@
 #include "script_call.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <sha1.h>
 
 #include "scripts.h"
+#include "textfmt.h"
 
 static const char *const script_bodies[API_SCRIPT_COUNT] = {SCRIPT_SUBMIT, SCRIPT_SUBMIT_BATCH,
                                                             SCRIPT_REGISTER, SCRIPT_ROTATE};
@@ -21,9 +23,10 @@ struct script_context {
     redis_callback callback;
     void *privdata;
     int argc;          /* with the three reserved: command, script, key count */
-    const char **argv; /* argv[3..] borrowed from the caller, or pointing into `copies` */
+    const char **argv; /* argv[3..] point into `copies`, or all of it is the caller's */
     size_t *lengths;
-    char *copies; /* owned: the arguments of script_call, one block; NULL when borrowed */
+    bool owns_arrays; /* argv and lengths (script_call), or the caller's (borrowed) */
+    char *copies;     /* owned: the arguments of script_call, one block; NULL when borrowed */
     char key_count[16];
     int attempt;
 };
@@ -56,8 +59,10 @@ const char *script_call_sha(enum api_script script)
 static void context_free(struct script_context *context)
 {
     free(context->copies);
-    free(context->argv);
-    free(context->lengths);
+    if (context->owns_arrays) {
+        free(context->argv);
+        free(context->lengths);
+    }
     free(context);
 }
 
@@ -88,17 +93,23 @@ static void send_attempt(struct script_context *context)
                         context->lengths);
 }
 
-/* A context whose argv[3..] are still to be filled; NULL when out of memory. */
+/* A context whose argv[3..] are still to be filled: in arrays of its own when `argv` and
+ * `lengths` are NULL, else in the caller's. NULL when out of memory. */
 static struct script_context *context_new(struct redis_async *redis, enum api_script script,
-                                          int key_count, int argc, redis_callback callback,
-                                          void *privdata)
+                                          int key_count, int argc, const char **argv,
+                                          size_t *lengths, redis_callback callback, void *privdata)
 {
     struct script_context *context = calloc(1, sizeof(*context));
     if (!context)
         return NULL;
-    context->argc = argc + 3;
-    context->argv = calloc((size_t)context->argc, sizeof(*context->argv));
-    context->lengths = calloc((size_t)context->argc, sizeof(*context->lengths));
+    context->argc = argc + SCRIPT_CALL_RESERVED;
+    context->owns_arrays = argv == NULL; /* then `lengths` is NULL too */
+    context->argv = argv;
+    context->lengths = lengths;
+    if (context->owns_arrays) {
+        context->argv = calloc((size_t)context->argc, sizeof(*context->argv));
+        context->lengths = calloc((size_t)context->argc, sizeof(*context->lengths));
+    }
     if (!context->argv || !context->lengths) {
         context_free(context);
         return NULL;
@@ -107,7 +118,9 @@ static struct script_context *context_new(struct redis_async *redis, enum api_sc
     context->script = script;
     context->callback = callback;
     context->privdata = privdata;
-    snprintf(context->key_count, sizeof(context->key_count), "%d", key_count);
+    struct text text = text_start(context->key_count, sizeof(context->key_count));
+    text_add_signed(&text, key_count);
+    text_end(&text);
     context->argv[2] = context->key_count;
     context->lengths[2] = strlen(context->key_count);
     return context;
@@ -117,7 +130,7 @@ void script_call(struct redis_async *redis, enum api_script script, int key_coun
                  const char **argv, const size_t *lengths, redis_callback callback, void *privdata)
 {
     struct script_context *context =
-        context_new(redis, script, key_count, argc, callback, privdata);
+        context_new(redis, script, key_count, argc, NULL, NULL, callback, privdata);
     size_t total = 0;
     for (int i = 0; context && i < argc; i++) {
         context->lengths[i + 3] = lengths ? lengths[i] : strlen(argv[i]);
@@ -142,18 +155,14 @@ void script_call(struct redis_async *redis, enum api_script script, int key_coun
 }
 
 void script_call_borrowed(struct redis_async *redis, enum api_script script, int key_count,
-                          int argc, const char **argv, const size_t *lengths,
-                          redis_callback callback, void *privdata)
+                          int argc, const char **argv, size_t *lengths, redis_callback callback,
+                          void *privdata)
 {
     struct script_context *context =
-        context_new(redis, script, key_count, argc, callback, privdata);
+        context_new(redis, script, key_count, argc, argv, lengths, callback, privdata);
     if (!context) {
         callback(NULL, privdata);
         return;
-    }
-    for (int i = 0; i < argc; i++) {
-        context->argv[i + 3] = argv[i];
-        context->lengths[i + 3] = lengths ? lengths[i] : strlen(argv[i]);
     }
     send_attempt(context);
 }

@@ -18,11 +18,14 @@ enum api_script {
 void script_call(struct redis_async *redis, enum api_script script, int key_count, int argc,
                  const char **argv, const size_t *lengths, redis_callback callback, void *privdata);
 
-/* Like script_call without copying: argv[0..argc) (and lengths) must stay valid until the
- * callback has run, which may be before this returns. */
+/* Like script_call without copying or allocating arrays: argv and lengths begin with
+ * SCRIPT_CALL_RESERVED slots that the call fills in (the command, the script, the key count),
+ * followed by the `argc` keys and arguments. Both arrays, and what argv points to, must stay
+ * valid and unchanged until the callback has run, which may be before this returns. */
+#define SCRIPT_CALL_RESERVED 3
 void script_call_borrowed(struct redis_async *redis, enum api_script script, int key_count,
-                          int argc, const char **argv, const size_t *lengths,
-                          redis_callback callback, void *privdata);
+                          int argc, const char **argv, size_t *lengths, redis_callback callback,
+                          void *privdata);
 
 /* The script's body and its SHA-1, for callers that must queue several calls inside one
  * MULTI/EXEC (where a NOSCRIPT cannot be retried): SCRIPT LOAD the body first in the same

@@ -9,6 +9,7 @@
 #include "jsonutil.h"
 #include "keys.h"
 #include "script_call.h"
+#include "textfmt.h"
 #include "token.h"
 
 /* Per submission on the wire: its idempotency key among the KEYS, the rest among the ARGV. */
@@ -20,15 +21,21 @@ struct submit_item {
     size_t offsets[SUBMIT_FIELD_COUNT], lengths[SUBMIT_FIELD_COUNT]; /* into batch->text */
 };
 
+/* The most arguments a batch's script call has, its SCRIPT_CALL_RESERVED slots included. */
+#define BATCH_ARGV_MAX                                                                             \
+    (SCRIPT_CALL_RESERVED + 3 + SUBMIT_BATCH_MAX + 2 + SUBMIT_SCRIPT_FIELDS * SUBMIT_BATCH_MAX)
+
 struct submit_batch {
+    struct submit_batcher *batcher; /* that keeps it as its spare once finished; or NULL */
+    struct submit_batch *next_sent; /* in batcher->sent while out for its reply */
     struct redis_async *redis;
     size_t count;
     struct submit_item items[SUBMIT_BATCH_MAX];
-    char *text; /* every field of every item, copied; grows by doubling */
+    char *text; /* every field of every item, copied; grows by doubling, kept when reused */
     size_t used, capacity;
-    /* Built when sent; borrowed by the script call until its callback. */
-    const char **argv;
-    size_t *lengths;
+    /* Filled when sent; borrowed by the script call until its callback. */
+    const char *argv[BATCH_ARGV_MAX];
+    size_t lengths[BATCH_ARGV_MAX];
     char deadline[32], count_text[16], marker[KEY_MAX];
     unsigned long long timeouts_at_send;
     long long sent_ms;
@@ -40,9 +47,50 @@ static void batch_free(struct submit_batch *batch)
     if (!batch)
         return;
     free(batch->text);
-    free(batch->argv);
-    free(batch->lengths);
     free(batch);
+}
+
+/* A finished batch becomes its batcher's spare (text buffer and all), unless there is one
+ * already or the batcher is gone: a batch is ~24 KB, and allocating one per pass of the loop
+ * cost a heap consolidation and its zeroing every time. */
+static void batch_retire(struct submit_batch *batch)
+{
+    struct submit_batcher *batcher = batch->batcher;
+    if (batcher) /* off the list of batches out, if it was on it (a handful at most) */
+        for (struct submit_batch **link = &batcher->sent; *link; link = &(*link)->next_sent)
+            if (*link == batch) {
+                *link = batch->next_sent;
+                break;
+            }
+    if (batcher && !batcher->spare) {
+        batcher->spare = batch;
+        return;
+    }
+    batch_free(batch);
+}
+
+/* An empty batch: the spare, or a new one. NULL when out of memory. */
+static struct submit_batch *batch_new(struct submit_batcher *batcher)
+{
+    struct submit_batch *batch = batcher->spare;
+    if (batch) {
+        batcher->spare = NULL;
+    } else {
+        batch = malloc(sizeof(*batch));
+        if (!batch)
+            return NULL;
+        batch->text = NULL;
+        batch->capacity = 0;
+    }
+    batch->batcher = batcher;
+    batch->next_sent = NULL;
+    batch->redis = batcher->redis;
+    batch->count = 0;
+    batch->used = 0;
+    batch->timeouts_at_send = 0;
+    batch->sent_ms = 0;
+    batch->sending = batch->send_failed = false;
+    return batch;
 }
 
 /* Whether `reply` is {"done", r1, …, rn} for the batch's n items. */
@@ -66,7 +114,7 @@ static void batch_finish(struct submit_batch *batch, enum submit_delivery delive
                                        .index = i};
         batch->items[i].callback(&result, batch->items[i].privdata);
     }
-    batch_free(batch);
+    batch_retire(batch);
 }
 
 static void on_batch_reply(redisReply *reply, void *privdata)
@@ -88,16 +136,13 @@ static void batch_send(struct submit_batch *batch)
 {
     size_t keys = 3 + batch->count;
     size_t argc = keys + 2 + SUBMIT_SCRIPT_FIELDS * batch->count;
-    batch->argv = calloc(argc, sizeof(*batch->argv));
-    batch->lengths = calloc(argc, sizeof(*batch->lengths));
-    if (!batch->argv || !batch->lengths) {
-        batch_finish(batch, SUBMIT_NOT_SENT, NULL);
-        return;
-    }
-    snprintf(batch->deadline, sizeof(batch->deadline), "%lld",
-             redis_async_now_ms(batch->redis) + SUBMIT_DEADLINE_MS);
-    snprintf(batch->count_text, sizeof(batch->count_text), "%zu", batch->count);
-    size_t next = 0;
+    struct text text = text_start(batch->deadline, sizeof(batch->deadline));
+    text_add_signed(&text, redis_async_now_ms(batch->redis) + SUBMIT_DEADLINE_MS);
+    text_end(&text);
+    text = text_start(batch->count_text, sizeof(batch->count_text));
+    text_add_unsigned(&text, batch->count, 0);
+    text_end(&text);
+    size_t next = SCRIPT_CALL_RESERVED;
 #define PUT(text, length) (batch->argv[next] = (text), batch->lengths[next] = (length), next++)
     PUT(KEY_STREAM, strlen(KEY_STREAM));
     PUT(KEY_TOKENS, strlen(KEY_TOKENS));
@@ -117,9 +162,13 @@ static void batch_send(struct submit_batch *batch)
 #undef PUT
     batch->timeouts_at_send = batch->redis->timeouts;
     batch->sent_ms = json_now_ms();
+    batch->next_sent = batch->batcher->sent;
+    batch->batcher->sent = batch;
     batch->sending = true;
     script_call_borrowed(batch->redis, API_SCRIPT_SUBMIT_BATCH, (int)keys, (int)argc, batch->argv,
                          batch->lengths, on_batch_reply, batch);
+    if (!batch->send_failed)
+        redis_async_flush(batch->redis);
     batch->sending = false;
     if (batch->send_failed)
         batch_finish(batch, SUBMIT_NOT_SENT, NULL);
@@ -160,6 +209,12 @@ void submit_batcher_free(struct submit_batcher *batcher)
         batcher->open = NULL;
         batch_finish(batch, SUBMIT_NOT_SENT, NULL);
     }
+    batch_free(batcher->spare);
+    batcher->spare = NULL;
+    /* Batches still out (sent, unanswered) are finished by redis_async_stop later: they must
+     * not come back as the spare of a batcher that is gone. */
+    for (struct submit_batch *batch = batcher->sent; batch; batch = batch->next_sent)
+        batch->batcher = NULL;
     if (batcher->flush_event)
         event_free(batcher->flush_event);
     batcher->flush_event = NULL;
@@ -192,14 +247,13 @@ void submit_batch_add(struct submit_batcher *batcher, const char *const fields[S
     struct submit_batch *batch = batcher->open;
     if (!batch) {
         char random[TOKEN_TEXT_LENGTH + 1];
-        batch = token_generate(random) == 0 ? calloc(1, sizeof(*batch)) : NULL;
+        batch = token_generate(random) == 0 ? batch_new(batcher) : NULL;
         if (!batch) {
             struct submit_result result = {.delivery = SUBMIT_NOT_SENT};
             callback(&result, privdata);
             return;
         }
         keys_batch_marker(batch->marker, random);
-        batch->redis = batcher->redis;
         batcher->open = batch;
         event_active(batcher->flush_event, 0, 0); /* at the end of this pass of the loop */
     }

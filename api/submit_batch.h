@@ -75,8 +75,10 @@ struct submit_batch;
 struct submit_batcher {
     struct redis_async *redis;
     struct event *flush_event;
-    struct submit_batch *open; /* gathering; sent by flush_event */
-    struct metrics *metrics;   /* borrowed: counts the batches sent */
+    struct submit_batch *open;  /* gathering; sent by flush_event */
+    struct submit_batch *sent;  /* out for their replies (linked by next_sent) */
+    struct submit_batch *spare; /* a finished batch kept for the next, or NULL; owned */
+    struct metrics *metrics;    /* borrowed: counts the batches sent */
 };
 
 /* Returns 0, or -1 when out of memory. */

@@ -9,7 +9,8 @@
 #   - Redis commands per request and microseconds per call (INFO commandstats)
 # then a profiled run of the same load shows the top functions: `perf record -e cpu-clock`
 # with DWARF call graphs when perf can sample here, `valgrind --tool=callgrind` otherwise
-# (or with --callgrind).
+# (or with --callgrind). With --strace, the profiled run counts the API's system calls by name
+# instead (`strace -c -f`), per request: how many epoll_ctl, writev, readv each answer costs.
 #
 # Scenarios:
 #   intake      wrk POST /v1/submissions (as bench/run.sh intake), profiling edumon-api
@@ -19,7 +20,7 @@
 #               districts; submissions go in through the API with the worker stopped, then
 #               1 worker drains them, profiled
 #
-# Usage: bench/profile.sh [--callgrind] [--seconds S] [--count N] [--scale F] [--keep] [SCENARIO...]
+# Usage: bench/profile.sh [--callgrind|--strace] [--seconds S] [--count N] [--scale F] [--keep] [SCENARIO...]
 # Builds a RelWithDebInfo, -fno-omit-frame-pointer tree in ${PROFILE_BUILD:-build-profile}
 # unless BUILD names one already. Prints plain text; nothing is asserted.
 set -euo pipefail
@@ -30,6 +31,7 @@ TOOL=auto SECONDS_ARG=10 COUNT=40000 SCALE=0.05 KEEP=0 SCENARIOS=()
 while [ $# -gt 0 ]; do
     case $1 in
     --callgrind) TOOL=callgrind ;;
+    --strace) TOOL=strace ;;
     --seconds) SECONDS_ARG=$2; shift ;;
     --count) COUNT=$2; shift ;;
     --scale) SCALE=$2; shift ;;
@@ -41,6 +43,13 @@ while [ $# -gt 0 ]; do
     shift
 done
 [ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=(intake snapshot drain drain-wide)
+if [ "$TOOL" = strace ]; then
+    for scenario in "${SCENARIOS[@]}"; do
+        case $scenario in intake | snapshot) ;; *)
+            echo "profile.sh: --strace traces the API: intake or snapshot only" >&2; exit 2 ;;
+        esac
+    done
+fi
 
 if [ -z "${BUILD:-}" ]; then
     BUILD=${PROFILE_BUILD:-build-profile}
@@ -61,7 +70,8 @@ if [ "$TOOL" = auto ]; then
         TOOL=callgrind
     fi
 fi
-[ "$TOOL" = perf ] || command -v valgrind >/dev/null || die "neither perf nor valgrind can profile here"
+[ "$TOOL" != strace ] || command -v strace >/dev/null || die "--strace needs strace"
+[ "$TOOL" != callgrind ] || command -v valgrind >/dev/null || die "neither perf nor valgrind can profile here"
 note "profiling with $TOOL; binaries $BIN; $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1); load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- counters -------------------------------------------------------------------------------
@@ -122,7 +132,15 @@ perf_report() {
 }
 
 callgrind_report() {
-    local data=$1
+    local data=$1 requests=${2:-}
+    if [ -n "$requests" ]; then
+        # The event loop's instructions (start-up excluded): unlike CPU time, the same from
+        # run to run on a noisy machine, so a change of a few percent shows.
+        callgrind_annotate --inclusive=yes "$data" 2>/dev/null |
+            awk -v n="$requests" '/event_base_loop \[/ { gsub(",", "", $1)
+                printf "  instructions per request in the event loop: %.0f (%d requests)\n", $1 / n, n
+                exit }' || true
+    fi
     echo "  top functions (instructions, inclusive):"
     callgrind_annotate --inclusive=yes "$data" 2>/dev/null | sed -n '/^Ir/,$p' | head -n 45 |
         sed 's/^/    /' || true
@@ -141,9 +159,25 @@ profile_api_run() {
         kill -INT "$perf_pid"
         wait "$perf_pid" || true
         perf_report "$dir/$name.perf"
+    elif [ "$TOOL" = strace ]; then
+        strace -c -f -o "$dir/strace-$name.txt" -p "$(pid_of api)" 2>/dev/null &
+        local strace_pid=$!
+        sleep 0.5
+        run_wrk "$name-traced" "$url" "$script" "$@"
+        kill -INT "$strace_pid"
+        wait "$strace_pid" || true
+        strace_report "$dir/strace-$name.txt" "$(field "$WRK_LINE" requests)"
     else
         callgrind_report "$dir/callgrind.api"
     fi
+}
+
+# strace_report FILE N -- system calls per request (strace -c's table; N requests traced).
+strace_report() {
+    echo "  system calls per request under strace ($2 requests, slowed by the tracing):"
+    # Rows: % time, seconds, usecs/call, calls, [errors,] syscall.
+    awk -v n="$2" '$1 ~ /^[0-9.]+$/ && $NF != "total" && NF >= 5 {
+        printf "    %-16s %8.3f\n", $NF, $4 / n }' "$1" | sort -k2 -g -r || true
 }
 
 # The API as started by lib.sh, or under callgrind.
@@ -178,7 +212,8 @@ scenario_intake() {
     counters_report submission "$(field "$WRK_LINE" requests)"
     if [ "$TOOL" = callgrind ]; then
         stop_services # callgrind writes its profile on exit
-        callgrind_report "$dir/callgrind.api"
+        # (the registration of the 200 schools before the run is counted in too)
+        callgrind_report "$dir/callgrind.api" "$(field "$WRK_LINE" requests)"
     else
         profile_api_run intake "$API_URL/v1/submissions" submit.lua "$dir" \
             BENCH_DATA="$dir/submissions.lua"

@@ -2,7 +2,7 @@
 # rate_limit.c, snapshot_cache.c, registry_cache.c, query.c).
 set(EDUMON_UNIT_TESTS test_period test_school test_token test_submission test_aggregate
     test_target test_catalog test_config test_snapshot test_balance test_csv test_jsonutil
-    test_log test_idhash)
+    test_log test_idhash test_textfmt test_resp)
 foreach(name ${EDUMON_UNIT_TESTS})
     add_executable(${name} unit/${name}.c)
     target_link_libraries(${name} PRIVATE edumon_common PkgConfig::CMOCKA)
