@@ -50,10 +50,10 @@ while [ $# -gt 0 ]; do
     shift
 done
 if [ "$QUICK" = 1 ]; then
-    WRK_SECONDS=${SECONDS_ARG:-2} XADD_N=20000 HSET_N=200000 DRAIN_N=3000 SNAPSHOT_ROUNDS=1
+    WRK_SECONDS=${SECONDS_ARG:-2} XADD_N=20000 HSET_N=200000 DRAIN_N=3000 SNAPSHOT_ROUNDS=1 INTAKE_ROUNDS=1
     FRESH_SECONDS=4 SCALE=${SCALE:-0.005}
 else
-    WRK_SECONDS=${SECONDS_ARG:-10} XADD_N=200000 HSET_N=2000000 DRAIN_N=40000 SNAPSHOT_ROUNDS=3
+    WRK_SECONDS=${SECONDS_ARG:-10} XADD_N=200000 HSET_N=2000000 DRAIN_N=40000 SNAPSHOT_ROUNDS=3 INTAKE_ROUNDS=3
     FRESH_SECONDS=30 SCALE=${SCALE:-1}
 fi
 
@@ -72,28 +72,51 @@ bench_intake() {
         --districts yinchuan-xingqing,kunming-anning --out "$dir/units.txt" >/dev/null
     bench_py intake-lua --catalog "$CATALOG" --units "$dir/units.txt" --schools 200 \
         --out "$dir/submissions.lua" >/dev/null
-    local before after
-    before=$(redis-cli -p "$REDIS_PORT" xlen edumon:submissions)
-    local api_cpu redis_cpu
-    api_cpu=$(cpu_seconds "$(pid_of api)") redis_cpu=$(cpu_seconds "$(pid_of redis)")
-    run_wrk intake "$API_URL/v1/submissions" submit.lua BENCH_DATA="$dir/submissions.lua"
-    api_cpu=$(awk -v a="$api_cpu" -v b="$(cpu_seconds "$(pid_of api)")" 'BEGIN { print b - a }')
-    redis_cpu=$(awk -v a="$redis_cpu" -v b="$(cpu_seconds "$(pid_of redis)")" 'BEGIN { print b - a }')
-    after=$(redis-cli -p "$REDIS_PORT" xlen edumon:submissions)
-    line=$WRK_LINE
-    [ $((after - before)) -ge "$(field "$line" requests)" ] ||
-        die "intake: wrk counted $(field "$line" requests) answers but the stream grew by $((after - before))"
-    rps=$(field "$line" rps) p50=$(field "$line" p50_ms) p99=$(field "$line" p99_ms)
-
+    # The API and the XADD baseline in alternation, INTAKE_ROUNDS times: this machine's speed
+    # drifts by up to 30 % within a minute, so each round's ratio compares two runs taken
+    # side by side, and the figures are the medians over the rounds.
     # Baseline: the same Redis, an entry with the same fields, 50 connections, no pipelining.
     mapfile -t entry < <(bench_py xadd-args --catalog "$CATALOG")
-    csv=$(redis-benchmark -p "$REDIS_PORT" -c "$CONNECTIONS" -P 1 -n "$XADD_N" --csv \
-        XADD bench-baseline '*' "${entry[@]}" | tail -n 1)
-    # The test name (the command line) may contain commas: count fields from the end.
-    base_rps=$(csv_field "$csv" 6) base_p50=$(csv_field "$csv" 3) base_p99=$(csv_field "$csv" 1)
+    local round before after api_cpu redis_cpu requests=0 seconds=0 wrk_cpu=0 api_cpu_sum=0
+    local redis_cpu_sum=0 rps_runs=() p50_runs=() p99_runs=() base_runs=() base_p50_runs=()
+    local base_p99_runs=() ratio_runs=() line
+    for ((round = 1; round <= INTAKE_ROUNDS; round++)); do
+        before=$(redis-cli -p "$REDIS_PORT" xlen edumon:submissions)
+        api_cpu=$(cpu_seconds "$(pid_of api)") redis_cpu=$(cpu_seconds "$(pid_of redis)")
+        run_wrk intake "$API_URL/v1/submissions" submit.lua BENCH_DATA="$dir/submissions.lua"
+        api_cpu_sum=$(awk -v s="$api_cpu_sum" -v a="$api_cpu" -v b="$(cpu_seconds "$(pid_of api)")" 'BEGIN { print s + b - a }')
+        redis_cpu_sum=$(awk -v s="$redis_cpu_sum" -v a="$redis_cpu" -v b="$(cpu_seconds "$(pid_of redis)")" 'BEGIN { print s + b - a }')
+        after=$(redis-cli -p "$REDIS_PORT" xlen edumon:submissions)
+        line=$WRK_LINE
+        [ $((after - before)) -ge "$(field "$line" requests)" ] ||
+            die "intake: wrk counted $(field "$line" requests) answers but the stream grew by $((after - before))"
+        requests=$((requests + $(field "$line" requests)))
+        seconds=$(awk -v s="$seconds" -v t="$(field "$line" seconds)" 'BEGIN { print s + t }')
+        wrk_cpu=$(awk -v s="$wrk_cpu" -v t="$WRK_CPU" 'BEGIN { print s + t }')
+        rps_runs+=("$(field "$line" rps)") p50_runs+=("$(field "$line" p50_ms)")
+        p99_runs+=("$(field "$line" p99_ms)")
+        csv=$(redis-benchmark -p "$REDIS_PORT" -c "$CONNECTIONS" -P 1 -n "$XADD_N" --csv \
+            XADD bench-baseline '*' "${entry[@]}" | tail -n 1)
+        redis-cli -p "$REDIS_PORT" del bench-baseline >/dev/null
+        # The test name (the command line) may contain commas: count fields from the end.
+        base_runs+=("$(csv_field "$csv" 6)") base_p50_runs+=("$(csv_field "$csv" 3)")
+        base_p99_runs+=("$(csv_field "$csv" 1)")
+        ratio_runs+=("$(ratio "${rps_runs[-1]}" "${base_runs[-1]}")")
+    done
+    rps=$(median "${rps_runs[@]}") p50=$(median "${p50_runs[@]}") p99=$(median "${p99_runs[@]}")
+    base_rps=$(median "${base_runs[@]}") base_p50=$(median "${base_p50_runs[@]}")
+    base_p99=$(median "${base_p99_runs[@]}")
+    local api_ratio rounds_note=''
+    api_ratio=$(median "${ratio_runs[@]}")
+    if [ "$INTAKE_ROUNDS" -gt 1 ]; then
+        rounds_note="; medians of $INTAKE_ROUNDS alternating rounds, ratios ${ratio_runs[*]}"
+    fi
+    api_cpu=$api_cpu_sum redis_cpu=$redis_cpu_sum
+    WRK_CPU=$wrk_cpu
+    line="requests=$requests seconds=$seconds"
     check_alive
-    figure "intake: submissions/s" "$(fmt "$rps")" "req/s" "$(ratio "$rps" "$base_rps")x" \
-        "redis-benchmark XADD $(fmt "$base_rps")/s" ">= 0.6x"
+    figure "intake: submissions/s" "$(fmt "$rps")" "req/s" "${api_ratio}x" \
+        "redis-benchmark XADD $(fmt "$base_rps")/s$rounds_note" ">= 0.6x"
     figure "intake: p50 latency" "$(fmt "$p50" 2)" ms "$(ratio "$p50" "$base_p50")x" \
         "XADD p50 $(fmt "$base_p50" 2) ms" ""
     figure "intake: p99 latency" "$(fmt "$p99" 2)" ms "$(ratio "$p99" 5)x" \
