@@ -49,12 +49,23 @@ void http_send_json(struct evhttp_request *request, int status, const char *body
     evhttp_add_header(headers, "Content-Type", "application/json; charset=utf-8");
     if (!evhttp_find_header(headers, "Cache-Control"))
         evhttp_add_header(headers, "Cache-Control", "no-store");
+    if (evhttp_request_get_command(request) != EVHTTP_REQ_HEAD) {
+        /* Straight into the request's own output buffer: no buffer of our own to allocate,
+         * fill, move and free (evhttp sends what is there). */
+        struct evbuffer *output = evhttp_request_get_output_buffer(request);
+        if (body) {
+            evbuffer_add(output, body, strlen(body));
+            evbuffer_add(output, "\n", 1);
+        }
+        evhttp_send_reply(request, status, NULL, NULL);
+        return;
+    }
     struct evbuffer *buffer = evbuffer_new();
     if (buffer && body) {
         evbuffer_add(buffer, body, strlen(body));
         evbuffer_add(buffer, "\n", 1);
     }
-    http_send_buffer(request, status, buffer);
+    http_send_buffer(request, status, buffer); /* HEAD: its length, not its bytes */
     if (buffer)
         evbuffer_free(buffer);
 }

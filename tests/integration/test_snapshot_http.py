@@ -71,6 +71,44 @@ def test_date_header(h):
           "Date did not move on: %r then %r" % (first.header("Date"), later.header("Date")))
 
 
+def raw_head_body(h, path, headers):
+    """What a HEAD answer carries after its headers, read off the socket to the end
+    (http.client would not read a body a HEAD answer must not have)."""
+    lines = ["HEAD %s HTTP/1.1" % path, "Host: 127.0.0.1", "Connection: close"]
+    lines += ["%s: %s" % item for item in (headers or {}).items()]
+    with socket.create_connection(("127.0.0.1", h.api_port), timeout=10) as connection:
+        connection.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
+        received = b""
+        while True:
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    check(b"\r\n\r\n" in received, "HEAD %s: no complete header block: %r" % (path, received))
+    return received.split(b"\r\n\r\n", 1)[1]
+
+
+def test_head_like_get_without_body(h):
+    """HEAD answers what GET would, headers and Content-Length included, with no body: for
+    JSON answers built in memory (the district list, an error), the snapshot and a 304."""
+    applied_snapshot(h)
+    snapshot_path = "/v1/districts/test-county/snapshot?period=2024"
+    etag = h.get(snapshot_path).header("ETag")
+    for path, headers in [("/v1/districts", None), ("/v1/districts/nowhere/snapshot", None),
+                          (snapshot_path, None), (snapshot_path, {"If-None-Match": etag}),
+                          ("/healthz", None)]:
+        got = h.get(path, headers=headers)
+        head = h.request("HEAD", path, headers=headers)
+        what = "HEAD %s%s" % (path, " (If-None-Match)" if headers else "")
+        expect_eq(head.status, got.status, what + ": status")
+        expect_eq(raw_head_body(h, path, headers), b"", what + ": bytes after the headers")
+        for name in ("Content-Type", "Cache-Control", "ETag"):
+            expect_eq(head.header(name), got.header(name), what + ": " + name)
+        if got.status != 304:
+            expect_eq(head.header("Content-Length"), str(len(got.body)),
+                      what + ": Content-Length is the GET body's")
+
+
 def test_query_parameters(h):
     """?period= and ?wait= as evhttp reads them, whether the query needs decoding (evhttp's
     parser) or not (api/query.c): percent-escapes decoded, keys case-insensitive, the first of
