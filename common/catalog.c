@@ -22,9 +22,17 @@
 #include "idhash.h"
 #include "jsonutil.h"
 
+struct id_slot {
+    const char *id; /* in the index's `keys` */
+    uint32_t tag;   /* the id's hash, high half: most probes that miss stop here */
+    int entry;      /* index + 1; 0 = empty */
+};
+
 struct id_index {
-    int *slots; /* index + 1; 0 = empty */
+    struct id_slot *slots;
     size_t mask;
+    char *keys; /* every id, NUL-terminated, in one block: a lookup's compare reads memory
+                 * that other lookups keep in cache, not the entry's own scattered id */
 };
 
 struct catalog_internal {
@@ -259,55 +267,78 @@ static int build_index(struct load_context *context, const void *base, size_t st
     size_t size = 8;
     while (size < count * 2)
         size *= 2;
-    int *slots = calloc(size, sizeof(int));
-    if (!slots)
+    size_t key_bytes = 0;
+    for (size_t i = 0; i < count; i++)
+        key_bytes += strlen(id_at(base, stride, (int)i)) + 1;
+    struct id_slot *slots = calloc(size, sizeof(*slots));
+    char *keys = malloc(key_bytes ? key_bytes : 1);
+    if (!slots || !keys) {
+        free(slots);
+        free(keys);
         return fail(context, "out of memory");
+    }
+    char *next_key = keys;
     for (size_t i = 0; i < count; i++) {
         const char *id = id_at(base, stride, (int)i);
-        size_t slot = (size_t)idhash_string(id) & (size - 1);
-        for (; slots[slot]; slot = (slot + 1) & (size - 1)) {
-            if (strcmp(id_at(base, stride, slots[slot] - 1), id) == 0) {
+        uint64_t hash = idhash_string(id);
+        size_t slot = (size_t)hash & (size - 1);
+        for (; slots[slot].entry; slot = (slot + 1) & (size - 1)) {
+            if (strcmp(slots[slot].id, id) == 0) {
                 free(slots);
+                free(keys);
                 return fail(context, "duplicate %s id \"%s\"", what, id);
             }
         }
-        slots[slot] = (int)i + 1;
+        size_t length = strlen(id);
+        memcpy(next_key, id, length + 1);
+        slots[slot] = (struct id_slot){next_key, (uint32_t)(hash >> 32), (int)i + 1};
+        next_key += length + 1;
     }
     out->slots = slots;
     out->mask = size - 1;
+    out->keys = keys;
     return 0;
 }
 
-static int find_in_index(const struct id_index *index, const void *base, size_t stride,
-                         const char *id)
+static void free_index(struct id_index *index)
+{
+    free(index->slots);
+    free(index->keys);
+    index->slots = NULL;
+    index->keys = NULL;
+}
+
+static int find_in_index(const struct id_index *index, const char *id)
 {
     if (!index->slots)
         return -1;
-    for (size_t slot = (size_t)idhash_string(id) & index->mask; index->slots[slot];
-         slot = (slot + 1) & index->mask)
-        if (strcmp(id_at(base, stride, index->slots[slot] - 1), id) == 0)
-            return index->slots[slot] - 1;
+    uint64_t hash = idhash_string(id);
+    uint32_t tag = (uint32_t)(hash >> 32);
+    for (size_t slot = (size_t)hash & index->mask; index->slots[slot].entry;
+         slot = (slot + 1) & index->mask) {
+        const struct id_slot *candidate = &index->slots[slot];
+        if (candidate->tag == tag && strcmp(candidate->id, id) == 0)
+            return candidate->entry - 1;
+    }
     return -1;
 }
 
 int catalog_find_element(const struct catalog *catalog, const char *id)
 {
     const struct catalog_internal *internal = (const struct catalog_internal *)catalog;
-    return find_in_index(&internal->element_index, catalog->elements, sizeof(struct element), id);
+    return find_in_index(&internal->element_index, id);
 }
 
 int catalog_find_indicator(const struct catalog *catalog, const char *id)
 {
     const struct catalog_internal *internal = (const struct catalog_internal *)catalog;
-    return find_in_index(&internal->indicator_index, catalog->indicators, sizeof(struct indicator),
-                         id);
+    return find_in_index(&internal->indicator_index, id);
 }
 
 int catalog_find_district(const struct catalog *catalog, const char *id)
 {
     const struct catalog_internal *internal = (const struct catalog_internal *)catalog;
-    return find_in_index(&internal->district_index, catalog->districts, sizeof(struct district),
-                         id);
+    return find_in_index(&internal->district_index, id);
 }
 
 /* ---- elements -------------------------------------------------------------------------- */
@@ -1114,9 +1145,9 @@ void catalog_free(struct catalog *public_catalog)
     free(catalog->districts);
     free(catalog->elements);
     free(catalog->indicators);
-    free(catalog->element_index.slots);
-    free(catalog->indicator_index.slots);
-    free(catalog->district_index.slots);
+    free_index(&catalog->element_index);
+    free_index(&catalog->indicator_index);
+    free_index(&catalog->district_index);
     cJSON_free(catalog->elements_body);
     cJSON_free(catalog->indicators_body);
     free(catalog->districts_body);
