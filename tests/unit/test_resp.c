@@ -49,7 +49,7 @@ static void plain_commands(void **state)
 static void binary_and_long_arguments(void **state)
 {
     (void)state;
-    static char bytes[20000];
+    static char bytes[20000 + 64]; /* each argument starts a few bytes in */
     uint32_t x = 2463534242u;
     for (size_t i = 0; i < sizeof(bytes); i++) {
         x ^= x << 13, x ^= x >> 17, x ^= x << 5;
