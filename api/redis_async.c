@@ -76,9 +76,11 @@ static int send_encoded(struct redis_async *redis, struct pending_call *call, in
                         const char **argv, const size_t *lengths)
 {
     size_t length = resp_length(argc, argv, lengths);
-    if (length > redis->encoded_capacity) {
+    /* hiredis reads the command's name with string functions (strncasecmp against
+     * "subscribe\r\n"...): a NUL after the command keeps them inside what was written. */
+    if (length + 1 > redis->encoded_capacity) {
         size_t capacity = redis->encoded_capacity ? redis->encoded_capacity : 4096;
-        while (capacity < length)
+        while (capacity < length + 1)
             capacity *= 2;
         char *grown = malloc(capacity);
         if (!grown)
@@ -88,6 +90,7 @@ static int send_encoded(struct redis_async *redis, struct pending_call *call, in
         redis->encoded_capacity = capacity;
     }
     resp_encode(redis->encoded, argc, argv, lengths);
+    redis->encoded[length] = '\0';
     int status = redisAsyncFormattedCommand(redis->context, on_reply, call, redis->encoded, length);
     if (redis->encoded_capacity > ENCODED_KEEP_MAX) {
         free(redis->encoded);
