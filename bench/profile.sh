@@ -240,18 +240,51 @@ scenario_snapshot() {
     run_wrk snapshot "$url" get.lua
     echo "  200: $WRK_LINE"
     counters_report "GET (200)" "$(field "$WRK_LINE" requests)"
+    # Under callgrind, the API's counters start from zero here: its profile is the 304 run's.
+    [ "$TOOL" != callgrind ] || callgrind_control -z "$(pid_of api)" >/dev/null 2>&1
     counters_start "$(pid_of api)"
     run_wrk snapshot-304 "$url" get.lua BENCH_ETAG="$(field "$info" etag)"
     echo "  304: $WRK_LINE"
     counters_report "GET (304)" "$(field "$WRK_LINE" requests)"
     if [ "$TOOL" = callgrind ]; then
+        local requests
+        requests=$(field "$WRK_LINE" requests)
         stop_services
-        callgrind_report "$dir/callgrind.api"
+        callgrind_report "$dir/callgrind.api" "$requests"
+        bare_304_callgrind "$dir" "$path" "$(field "$info" etag)" "$requests"
     else
         echo "  -- profile of the 304 path:"
         profile_api_run snapshot-304 "$url" get.lua "$dir" BENCH_ETAG="$(field "$info" etag)"
         stop_services
     fi
+}
+
+# bare_304_callgrind DIR PATH ETAG API_REQUESTS -- the floor's instructions per 304 (bench/
+# bare_server under callgrind, the same wrk load), beside the API's: a ratio that, unlike
+# req/s, holds still on a noisy machine.
+bare_304_callgrind() {
+    local dir=$1 path=$2 etag=$3 api_requests=$4 port api_per bare_per
+    [ -x "$BIN/bare_server" ] || cmake --build "$BUILD_DIR" --target bare_server >/dev/null ||
+        die "cannot build bench/bare_server"
+    port=$(free_port)
+    start bare "$dir/bare.log" valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.bare" \
+        "$BIN/bare_server" --nodelay "$port" "$dir/snapshot.json" "$etag"
+    wait_until "bare_server answering under callgrind" 60 curl -sf "http://127.0.0.1:$port$path"
+    callgrind_control -z "$(pid_of bare)" >/dev/null 2>&1
+    run_wrk bare-304 "http://127.0.0.1:$port$path" get.lua BENCH_ETAG="$etag"
+    echo "  bare evhttp 304 under callgrind: $WRK_LINE"
+    stop_services
+    api_per=$(loop_instructions "$dir/callgrind.api" "$api_requests")
+    bare_per=$(loop_instructions "$dir/callgrind.bare" "$(field "$WRK_LINE" requests)")
+    echo "  instructions per 304 in the event loop: API $api_per, bare evhttp $bare_per" \
+        "(floor / API $(awk -v a="$api_per" -v b="$bare_per" 'BEGIN { printf "%.2f", b / a }')x)"
+}
+
+# loop_instructions FILE N -- event_base_loop's inclusive instructions over N requests.
+loop_instructions() {
+    callgrind_annotate --inclusive=yes "$1" 2>/dev/null |
+        awk -v n="$2" '/event_base_loop \[/ { gsub(",", "", $1); printf "%.0f", $1 / n; exit }' ||
+        true
 }
 
 # drain_profiled DIR CATALOG VALUES -- one worker drains what is queued, under the profiler.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Group commit of submissions (api/submit_batch.c): the submissions the API reads in one pass
-of its event loop go to Redis as one SUBMIT_BATCH call. Each must still be checked and answered
-on its own: a token rotated elsewhere refused, two copies under one Idempotency-Key queued
+of its event loop go to Redis in SUBMIT_BATCH calls of up to 12 (one Lua invocation each), not
+one call per submission. Each must still be checked and answered on its own: a token rotated elsewhere refused, two copies under one Idempotency-Key queued
 once, every other one queued with its own body, and one marker per batch (not per
 submission) recording what was written.
 
@@ -31,7 +31,7 @@ def entries_by_id(h):
             for entry in flat}
 
 
-def test_one_pass_one_batch(h):
+def test_one_pass_full_batches(h):
     schools = ["b%02d" % i for i in range(12)]
     tokens = {school: h.register(school, stage="primary") for school in schools}
     # Every token known to the API (its registry cache), then one revoked behind its back, as
@@ -47,7 +47,7 @@ def test_one_pass_one_batch(h):
         h.redis("DEL", key)
 
     requests = [(school, {"new_places": 10 + i}, None) for i, school in enumerate(schools)]
-    # Two copies of one request under one key, in the same batch: queued once, both 202.
+    # Two copies of one request under one key, in the same pass: queued once, both 202.
     keyed = {"Idempotency-Key": "same-pass"}
     requests.append((schools[1], {"students": 321}, keyed))
     requests.append((schools[1], {"students": 321}, keyed))
@@ -94,8 +94,10 @@ def test_one_pass_one_batch(h):
     expect_eq(h.xlen(), length_before + len(written), "stream growth")
 
     batches_after, batched_after = batch_counters(h)
-    check(batches_after - batches_before <= 2,
-          "%d batches for %d submissions read in one pass (want 1, at most 2)"
+    # 14 submissions read in one pass, batches of at most 12 (SUBMIT_BATCH_MAX): 2 batches,
+    # 3 when the pass happened to be split so that a batch was sent short.
+    check(2 <= batches_after - batches_before <= 3,
+          "%d batches for %d submissions read in one pass (want 2: at most 12 a batch)"
           % (batches_after - batches_before, len(requests)))
     expect_eq(batched_after - batched_before, len(requests),
               "submissions sent in batches (the revoked token's too: the API still knew it)")
