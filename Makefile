@@ -4,11 +4,12 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+RELEASE_BUILD ?= build-release
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps test-deps build test test-unit test-integration asan-test tsan-test valgrind-test demo bench \
-        bench-quick container-test fuzz lint format clean
+.PHONY: all deps test-deps build test test-unit test-integration asan-test tsan-test valgrind-test \
+        release-test demo bench bench-quick container-test fuzz lint format clean
 
 all: build
 
@@ -49,6 +50,13 @@ tsan-test: test-deps
 	@cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=0 ctest --output-on-failure -j2 \
 	    -R 'unit.test_rate_limit|integration.test_api_threads|integration.threads2'
 
+# The optimised build (-O3, as the container and BUILD=build-release bench/run.sh use it):
+# GCC's warnings at -O3 differ from -O2's, and -Werror makes them errors. Unit tests under it.
+release-test: test-deps
+	@cmake -S . -B $(RELEASE_BUILD) -DCMAKE_BUILD_TYPE=Release -DEDUMON_BROWSER_TESTS=OFF >/dev/null
+	@cmake --build $(RELEASE_BUILD) -j$(JOBS)
+	@cd $(RELEASE_BUILD) && ctest --output-on-failure -j2 -L unit
+
 # Unit tests and the timing-independent integration suites under valgrind memcheck.
 valgrind-test: test-deps build
 	@scripts/valgrind-test.sh $(BUILD)
@@ -82,4 +90,4 @@ format:
 	@clang-format -i common/*.[ch] api/*.[ch] worker/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] bench/*.c
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(RELEASE_BUILD)

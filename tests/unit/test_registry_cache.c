@@ -19,8 +19,11 @@ static struct school school_of(const char *id, const char *district, enum stage 
 {
     struct school school;
     memset(&school, 0, sizeof(school));
-    snprintf(school.id, sizeof(school.id), "%s", id);
-    snprintf(school.district, sizeof(school.district), "%s", district);
+    /* The precision bounds what GCC -O3 sees: it otherwise takes a row of a caller's id
+     * array for the whole array and warns (-Wformat-truncation). */
+    snprintf(school.id, sizeof(school.id), "%.*s", (int)sizeof(school.id) - 1, id);
+    snprintf(school.district, sizeof(school.district), "%.*s", (int)sizeof(school.district) - 1,
+             district);
     snprintf(school.name, sizeof(school.name), "%s", "某某小学");
     snprintf(school.token_hash, sizeof(school.token_hash), "%064d", 7);
     school.stage = stage;
