@@ -24,7 +24,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         build-essential cmake pkg-config \
-        libevent-dev libhiredis-dev libcjson-dev libmd-dev zlib1g-dev \
+        libevent-dev libhiredis-dev libcjson-dev libmd-dev zlib1g-dev libjemalloc-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -45,7 +45,7 @@ RUN cmake -S . -B /build \
 
 # The Debian packages that own the shared libraries the binaries link
 # (today: libevent-core-2.1-7 libevent-extra-2.1-7 libhiredis0.14 libcjson1
-# libmd0 zlib1g, plus libc6 which the base has). Bookworm
+# libmd0 zlib1g libjemalloc2, plus libc6 which the base has). Bookworm
 # is merged-/usr, but dpkg knows some libraries by their /lib path, so both
 # spellings are tried.
 RUN set -eu; \

@@ -10,7 +10,6 @@
  * finish. The main thread tells the other loops through a pipe each, so no loop's base needs
  * libevent's locking. */
 #include <errno.h>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -26,6 +25,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "allocator.h"
 #include "catalog.h"
 #include "config.h"
 #include "keys.h"
@@ -294,10 +294,7 @@ int main(int argc, char **argv)
         return EXIT_FAILURE;
     }
     signal(SIGPIPE, SIG_IGN);
-    /* The heap's top is given back to the kernel only past 4 MiB free (glibc's default,
-     * 128 KiB, is crossed every time a burst of requests ends: under intake, brk grew and
-     * shrank the heap several times a millisecond, 2.5 % of the API's CPU). */
-    mallopt(M_TRIM_THRESHOLD, 4 << 20);
+    allocator_configure();
     int status = EXIT_FAILURE;
     struct event *stop_term = NULL, *stop_int = NULL;
     loop_count = (size_t)config.api_threads;
@@ -329,9 +326,11 @@ int main(int argc, char **argv)
         loops[i].thread_started = true;
     }
     log_message(LOG_INFO,
-                "listening on %s:%d; catalog %.12s (%zu districts); admin %s; %zu event loop%s",
+                "listening on %s:%d; catalog %.12s (%zu districts); admin %s; %zu event loop%s; "
+                "allocator %s",
                 config.listen_host, config.listen_port, catalog->hash, catalog->district_count,
-                config.admin_token ? "enabled" : "disabled", loop_count, loop_count > 1 ? "s" : "");
+                config.admin_token ? "enabled" : "disabled", loop_count, loop_count > 1 ? "s" : "",
+                allocator_name());
     event_base_dispatch(server->base);
     log_message(LOG_INFO, "stopped");
     status = EXIT_SUCCESS;

@@ -7,6 +7,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libevent-dev libhiredis-dev libcjson-dev libmd-dev zlib1g-dev
+          libjemalloc-dev
           redis-server redis-tools python3 curl)
 for option in "$@"; do
     case "$option" in

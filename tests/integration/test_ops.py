@@ -7,7 +7,8 @@ import os
 import re
 import time
 
-from harness import RedisClient, check, expect_eq, expect_error, indicator, options, run_tests
+from harness import (BIN_DIR, RedisClient, check, expect_eq, expect_error, indicator, options,
+                     run_tests)
 
 
 def metrics(h):
@@ -39,6 +40,28 @@ def test_health_and_readiness(h):
           "/readyz names the catalog hash: %r" % ready)
     # The snapshot records the same catalog hash the API loaded.
     expect_eq(h.snapshot_json().get("catalog"), ready["catalog"], "snapshot catalog hash")
+
+
+def test_allocator(h):
+    """The API runs the allocator its build chose (edumon-build.txt, written by CMake next to
+    the binaries): named in the startup log and, for jemalloc, mapped into the process."""
+    build_info = os.path.join(BIN_DIR, "edumon-build.txt")
+    check(os.path.exists(build_info), "%s is missing (CMake writes it)" % build_info)
+    with open(build_info, encoding="utf-8") as handle:
+        expected = dict(line.split("=", 1) for line in handle.read().split())
+    check(expected.get("allocator") in ("jemalloc", "glibc"), "edumon-build.txt: %r" % expected)
+    deadline = time.monotonic() + 10
+    while True:
+        with open(h.api.log_path, encoding="utf-8", errors="replace") as handle:
+            match = re.search(r"; allocator ([a-z]+)", handle.read())
+        if match or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    check(match is not None, "the API's startup log names no allocator")
+    expect_eq(match.group(1), expected["allocator"], "the allocator in the startup log")
+    with open("/proc/%d/maps" % h.api.pid, encoding="utf-8") as handle:
+        mapped = "/libjemalloc" in handle.read()
+    expect_eq(mapped, expected["allocator"] == "jemalloc", "libjemalloc mapped into edumon-api")
 
 
 def test_metrics_basic(h):

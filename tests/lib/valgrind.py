@@ -12,7 +12,9 @@ SLOWDOWN = 10.0 if ENABLED else 1.0
 
 
 def wrap(argv, log_path):
-    """argv run under memcheck, its report written to log_path."""
+    """argv run under memcheck, its report written to log_path. An edumon-api linked with
+    jemalloc needs nothing more: memcheck's preloaded malloc comes first in symbol lookup, so
+    jemalloc's is never called (same heap totals as with --soname-synonyms=somalloc=*jemalloc*)."""
     return ["valgrind", "--leak-check=full", "--show-leak-kinds=definite,indirect",
             "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99",
             "--track-origins=yes", "--log-file=" + log_path] + list(argv)
