@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,4 +175,36 @@ char *json_read_file(const char *path, size_t *length_out)
     if (length_out)
         *length_out = length;
     return buffer;
+}
+
+size_t json_plain_run(const char *text, size_t length)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    size_t at = 0;
+    for (; length - at >= 8; at += 8) {
+        uint64_t word;
+        memcpy(&word, text + at, sizeof(word));
+        /* (x - n * ones) & ~x has a byte's high bit set somewhere iff some byte of x is below
+         * n (n <= 128): a zero byte of word ^ '"', of word ^ '\\', or a byte of word < 0x20. */
+        uint64_t quote = word ^ (ones * '"'), backslash = word ^ (ones * '\\');
+        uint64_t special = ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) |
+                           ((word - ones * 0x20) & ~word);
+        special &= highs;
+        if (special) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* Borrows only run upwards from a byte that is itself special, so the lowest
+             * flag is the first special byte (the first in memory, little-endian). */
+            return at + (size_t)__builtin_ctzll(special) / 8;
+#else
+            break;
+#endif
+        }
+    }
+    while (at < length) {
+        unsigned char c = (unsigned char)text[at];
+        if (c == '"' || c == '\\' || c < 0x20)
+            break;
+        at++;
+    }
+    return at;
 }

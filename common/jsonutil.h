@@ -35,6 +35,11 @@ void json_add_number(cJSON *object, const char *name, double value);
  * nothing, for any other value. */
 bool json_format_whole(double value, char *out, size_t size);
 
+/* How many leading bytes of text[0, length) stand in a JSON string as themselves: the length
+ * of the run before the first '"', '\\' or control character (< 0x20), or `length`. Bytes
+ * from 0x7f up (UTF-8) are plain. Eight bytes a step. */
+size_t json_plain_run(const char *text, size_t length);
+
 /* cJSON_PrintUnformatted, but NULL-safe. Caller frees with cJSON_free(). */
 char *json_print(const cJSON *item);
 

@@ -283,13 +283,9 @@ static bool scan_string(struct scan *scan, char *out, size_t size)
     if (!scan_char(scan, '"'))
         return false;
     const char *start = scan->at;
-    while (scan->at < scan->end && *scan->at != '"') {
-        if (*scan->at == '\\' || (unsigned char)*scan->at < 0x20)
-            return false;
-        scan->at++;
-    }
+    scan->at += json_plain_run(scan->at, (size_t)(scan->end - scan->at));
     size_t length = (size_t)(scan->at - start);
-    if (scan->at >= scan->end || length >= size)
+    if (scan->at >= scan->end || *scan->at != '"' || length >= size)
         return false;
     memcpy(out, start, length);
     out[length] = '\0';

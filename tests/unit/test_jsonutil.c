@@ -88,12 +88,47 @@ static void fractions_and_specials_round_trip(void **state)
     cJSON_free(nan_text);
 }
 
+static size_t plain_run_bytewise(const char *text, size_t length)
+{
+    size_t at = 0;
+    while (at < length && text[at] != '"' && text[at] != '\\' && (unsigned char)text[at] >= 0x20)
+        at++;
+    return at;
+}
+
+/* Every byte value at every position of runs up to 40 bytes, from every alignment, and two
+ * specials at once: the word-at-a-time scan gives the bytewise answer. */
+static void plain_run_matches_bytewise(void **state)
+{
+    (void)state;
+    char buffer[64];
+    for (size_t offset = 0; offset < 8; offset++)
+        for (size_t length = 0; length <= 40; length++)
+            for (size_t position = 0; position < length; position++)
+                for (int byte = 0; byte < 256; byte++) {
+                    char *text = buffer + offset;
+                    memset(text, 'a', length);
+                    text[position] = (char)byte;
+                    if (position + 3 < length)
+                        text[position + 3] = (byte & 1) ? '"' : (char)0x1f;
+                    size_t expected = plain_run_bytewise(text, length);
+                    size_t got = json_plain_run(text, length);
+                    if (got != expected)
+                        fail_msg("byte 0x%02x at %zu of %zu (offset %zu): %zu, expected %zu",
+                                 (unsigned)byte, position, length, offset, got, expected);
+                }
+    assert_int_equal(json_plain_run("", 0), 0);
+    assert_int_equal(json_plain_run("students\"", 9), 8);
+    assert_int_equal(json_plain_run("\xe5\x85\xb4\xe5\xba\x86\xe5\x8c\xba\x7f\x80\xff\"", 13), 12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(whole_numbers_as_printf),
         cmocka_unit_test(format_whole_matches_printf_or_declines),
         cmocka_unit_test(fractions_and_specials_round_trip),
+        cmocka_unit_test(plain_run_matches_bytewise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
